@@ -1,0 +1,69 @@
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.ts';
+import { loadMasterSecret } from './config/config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { buildHttpServer } from './http/server.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { createKeyring } from './lib/secrets.ts';
+import type { ServiceContext } from './services/context.ts';
+
+/** The version reported by the API docs and `chapar --version`. */
+export const VERSION = '0.1.0';
+
+/** A composed Chapar: the database, the service context, and (once asked for) the HTTP server. */
+export interface App {
+  config: Config;
+  db: Database;
+  ctx: ServiceContext;
+  /** Whether this start generated the master secret file (worth telling the operator to back it up). */
+  secretCreated: boolean;
+  buildHttp(): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  clock?: Clock;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The composition root: the one place where adapters meet services. Opens the database and
+ * applies pending migrations (safe from several processes at once: the migrator takes a lock).
+ */
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] });
+  const { secret, created } = loadMasterSecret(config, opts.env ?? process.env);
+  const db = openDatabase({ url: config.databaseUrl });
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const ctx: ServiceContext = { db, clock: opts.clock ?? systemClock, keyring: createKeyring(secret), logger };
+  let http: FastifyInstance | undefined;
+  return {
+    config,
+    db,
+    ctx,
+    secretCreated: created,
+    async buildHttp() {
+      http ??= await buildHttpServer(ctx, {
+        logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        bulkBodyLimitBytes: config.bulkBodyLimitBytes,
+        publicUrl: config.publicUrl,
+        version: VERSION,
+      });
+      return http;
+    },
+    async close() {
+      if (http) await http.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { createApp } from '../app.ts';
+import { loadConfig } from '../config/config.ts';
+import { issueFirstAdminKey } from '../services/api-keys.ts';
+import type { CliIo } from './io.ts';
+
+/** `chapar serve`: the HTTP API and the background workers in one process, until a signal stops it. */
+export function registerServe(program: Command, io: CliIo): void {
+  program
+    .command('serve')
+    .description('run the HTTP API and background workers (the default for npm start)')
+    .option('--port <port>', 'port to listen on (env PORT, default 8025)')
+    .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
+    .action(async (opts: { port?: string; host?: string }) => {
+      const env = { ...io.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) };
+      const config = loadConfig(env);
+      const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] });
+      const app = await createApp(config, { logger, env });
+      const http = await app.buildHttp();
+      // Workers (delivery, flows, scheduler) join here as they are built; each is start(deps) → stop().
+      const address = await http.listen({ port: config.port, host: config.host });
+      const firstKey = await issueFirstAdminKey(app.ctx);
+      const db = app.db.dialect === 'sqlite' ? config.databaseUrl : 'PostgreSQL';
+      // Printed, not logged: the key must reach the operator once and never a log store.
+      io.stdout.write(`\nChapar is running at ${config.publicUrl} (listening on ${address}, database ${db})\nAPI docs: ${config.publicUrl}/api/docs\n`);
+      if (app.secretCreated) io.stdout.write(`A master secret was generated in ${config.secretFile}; back it up (or set CHAPAR_SECRET).\n`);
+      if (firstKey) {
+        io.stdout.write(`\nYour admin API key (shown this once; store it now):\n\n  ${firstKey}\n\nTry: curl -H "Authorization: Bearer ${firstKey}" ${config.publicUrl}/api/v1/contacts\n`);
+      }
+      io.stdout.write('\n');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      logger.info('shutting down');
+      await app.close();
+    });
+}

@@ -1,0 +1,93 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../lib/errors.ts';
+
+/** Boot configuration, validated once and passed down as a frozen plain object. */
+export interface Config {
+  /** `postgres://…` or a SQLite path/URL; defaults to `<dataDir>/chapar.db`. */
+  databaseUrl: string;
+  dataDir: string;
+  host: string;
+  port: number;
+  /** The address people and providers reach Chapar at (links, webhooks); defaults to http://host:port. */
+  publicUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest request body accepted on ordinary routes, in bytes. */
+  bodyLimitBytes: number;
+  /** Largest body for bulk routes (10,000 contacts). */
+  bulkBodyLimitBytes: number;
+  /** Where the master secret came from: the environment, or a file Chapar generated. */
+  secretSource: 'env' | 'file';
+  secretFile: string | undefined;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Reads configuration from the environment. Every problem is collected and reported together
+ * so an operator fixes them in one go.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const dataDir = resolve(cwd, env.CHAPAR_DATA_DIR ?? 'data');
+  const port = intVar(env, 'PORT', 8025, 0, 65535, problems);
+  const host = env.HOST ?? '127.0.0.1';
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
+  const publicUrl = (env.CHAPAR_PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`).replace(/\/$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(publicUrl)) problems.push(`CHAPAR_PUBLIC_URL must be an http(s) URL (got "${publicUrl}")`);
+  const config: Config = {
+    databaseUrl: env.DATABASE_URL ?? join(dataDir, 'chapar.db'),
+    dataDir,
+    host,
+    port,
+    publicUrl,
+    logLevel,
+    bodyLimitBytes: intVar(env, 'CHAPAR_BODY_LIMIT', 1_048_576, 1024, 1 << 30, problems),
+    bulkBodyLimitBytes: intVar(env, 'CHAPAR_BULK_BODY_LIMIT', 33_554_432, 1024, 1 << 30, problems),
+    secretSource: env.CHAPAR_SECRET ? 'env' : 'file',
+    secretFile: env.CHAPAR_SECRET ? undefined : join(dataDir, 'secret.key'),
+  };
+  if (env.CHAPAR_SECRET && decodeSecret(env.CHAPAR_SECRET) === undefined) {
+    problems.push('CHAPAR_SECRET must be at least 32 bytes, given as 64+ hex digits or 44+ base64 characters (make one with: openssl rand -base64 32)');
+  }
+  if (problems.length > 0) throw new AppError('config_invalid', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return Object.freeze(config);
+}
+
+/**
+ * Returns the master secret: CHAPAR_SECRET if set, otherwise the key file in the data folder,
+ * generated on first use (mode 0600). Every process sharing a database must share this secret.
+ */
+export function loadMasterSecret(config: Config, env: NodeJS.ProcessEnv): { secret: Buffer; created: boolean } {
+  if (config.secretSource === 'env') return { secret: decodeSecret(env.CHAPAR_SECRET!)!, created: false };
+  const file = config.secretFile!;
+  if (existsSync(file)) {
+    const secret = decodeSecret(readFileSync(file, 'utf8').trim());
+    if (!secret) throw new AppError('config_invalid', `${file} does not hold a valid secret; restore it from backup or set CHAPAR_SECRET`);
+    return { secret, created: false };
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const secret = randomBytes(32);
+  writeFileSync(file, `${secret.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { secret, created: true };
+}
+
+function decodeSecret(raw: string): Buffer | undefined {
+  const v = raw.trim();
+  const buf = /^[0-9a-fA-F]+$/.test(v) && v.length % 2 === 0 ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  return buf.length >= 32 ? buf : undefined;
+}
+
+function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return n;
+}

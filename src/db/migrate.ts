@@ -1,0 +1,25 @@
+import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
+import type { Database } from './database.ts';
+import type { DialectName } from './dialect.ts';
+import { foundation } from './migrations/2026-11-27-001-foundation.ts';
+
+/** Every migration, in the order it runs. Names are dated and never change once landed. */
+function migrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '2026-11-27-001-foundation': foundation(dialect),
+  };
+}
+
+/** Applies every pending migration; returns the names applied. Throws with the failing name on error. */
+export async function migrateToLatest(db: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.k,
+    provider: { getMigrations: async () => migrations(db.dialect) },
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? String(result.error)}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

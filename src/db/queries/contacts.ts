@@ -1,0 +1,221 @@
+import { CompiledQuery, sql } from 'kysely';
+import type { Contact, ContactDraft } from '../../domain/contacts.ts';
+import type { Db } from '../database.ts';
+import { attributeText, escapeLike, fromJsonColumn, mergeAttributesSql, placeholder, toJsonColumn, type DialectName } from '../dialect.ts';
+import type { ContactRow } from '../tables.ts';
+
+/** Maps a row (and its external ids) to the domain shape. */
+function toContact(row: ContactRow, externalIds: Record<string, string>): Contact {
+  return {
+    id: row.id,
+    email: row.email,
+    firstName: row.firstName,
+    lastName: row.lastName,
+    locale: row.locale,
+    timezone: row.timezone,
+    currency: row.currency,
+    phone: row.phone,
+    externalIds,
+    attributes: fromJsonColumn(row.attributes),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** Reads the external ids of many contacts at once, grouped by contact. */
+export async function selectExternalIds(db: Db, contactIds: readonly number[]): Promise<Map<number, Record<string, string>>> {
+  const out = new Map<number, Record<string, string>>();
+  if (contactIds.length === 0) return out;
+  const rows = await db.k.selectFrom('contactExternalIds').selectAll().where('contactId', 'in', contactIds).execute();
+  for (const r of rows) {
+    const m = out.get(r.contactId) ?? {};
+    m[r.source] = r.externalId;
+    out.set(r.contactId, m);
+  }
+  return out;
+}
+
+/** Reads one contact by id. */
+export async function selectContact(db: Db, id: number): Promise<Contact | undefined> {
+  const row = await db.k.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  return toContact(row, (await selectExternalIds(db, [id])).get(id) ?? {});
+}
+
+/** Reads one contact id by its email key (lower-cased address). */
+export async function selectContactIdByEmailKey(db: Db, emailKey: string): Promise<number | undefined> {
+  const row = await db.k.selectFrom('contacts').select('id').where('emailKey', '=', emailKey).executeTakeFirst();
+  return row?.id;
+}
+
+export interface ContactFilter {
+  /** Only contacts whose lower-cased address starts with this. */
+  emailPrefix?: string;
+  /** Only contacts whose attributes have these text values (all of them). */
+  attributes?: { name: string; value: string }[];
+  /** Keyset cursor: only ids greater than this. */
+  afterId?: number;
+  limit: number;
+}
+
+/** Reads a page of contacts in id order, filtered; the caller asks for limit+1 to know if more exist. */
+export async function selectContacts(db: Db, f: ContactFilter): Promise<Contact[]> {
+  let q = db.k.selectFrom('contacts').selectAll().orderBy('id').limit(f.limit);
+  if (f.afterId !== undefined) q = q.where('id', '>', f.afterId);
+  if (f.emailPrefix) q = q.where(sql<boolean>`email_key LIKE ${escapeLike(f.emailPrefix.toLowerCase()) + '%'} ESCAPE '\\'`);
+  for (const a of f.attributes ?? []) q = q.where(attributeText(db.dialect, a.name), '=', a.value);
+  const rows = await q.execute();
+  const ext = await selectExternalIds(db, rows.map((r) => r.id));
+  return rows.map((r) => toContact(r, ext.get(r.id) ?? {}));
+}
+
+/** Inserts one contact; throws the driver's unique violation if the address exists. Returns the id. */
+export async function insertContact(db: Db, d: ContactDraft & { email: string; emailKey: string; emailDomain: string }, now: number): Promise<number> {
+  const row = await db.k
+    .insertInto('contacts')
+    .values({
+      email: d.email,
+      emailKey: d.emailKey,
+      emailDomain: d.emailDomain,
+      firstName: d.firstName ?? null,
+      lastName: d.lastName ?? null,
+      locale: d.locale ?? null,
+      timezone: d.timezone ?? null,
+      currency: d.currency ?? null,
+      phone: d.phone ?? null,
+      attributes: toJsonColumn(stripNulls(d.attributes ?? {})),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Changes the given fields of one contact; attributes are merged (null removes a key). Returns false if absent. */
+export async function updateContact(db: Db, id: number, d: ContactDraft, now: number): Promise<boolean> {
+  const set: Record<string, unknown> = { updatedAt: now };
+  if (d.email !== undefined) Object.assign(set, { email: d.email, emailKey: d.emailKey, emailDomain: d.emailDomain });
+  for (const f of ['firstName', 'lastName', 'locale', 'timezone', 'currency', 'phone'] as const) {
+    if (d[f] !== undefined) set[f] = d[f];
+  }
+  if (d.attributes !== undefined) {
+    set.attributes = db.dialect === 'postgres'
+      ? sql`jsonb_strip_nulls(attributes || ${toJsonColumn(d.attributes)}::jsonb)`
+      : sql`json_patch(attributes, ${toJsonColumn(d.attributes)})`;
+  }
+  const q = db.k.updateTable('contacts').where('id', '=', id).set(set as never);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Deletes one contact (its subscriptions and external ids cascade; the consent log keeps its rows). */
+export async function deleteContact(db: Db, id: number): Promise<boolean> {
+  const r = await db.k.deleteFrom('contacts').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Sets (replaces per source) external ids of one contact. */
+export async function upsertExternalIds(db: Db, rows: readonly { contactId: number; source: string; externalId: string }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.k
+    .insertInto('contactExternalIds')
+    .values(rows as { contactId: number; source: string; externalId: string }[])
+    .onConflict((oc) => oc.columns(['contactId', 'source']).doUpdateSet({ externalId: (eb) => eb.ref('excluded.externalId') }))
+    .execute();
+}
+
+/** Finds which contacts own the given (source, external id) pairs: key `source\u0000id` → contact id. */
+export async function selectExternalIdOwners(db: Db, pairs: readonly { source: string; externalId: string }[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const bySource = new Map<string, string[]>();
+  for (const p of pairs) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p.externalId]);
+  for (const [source, ids] of bySource) {
+    const rows = await db.k
+      .selectFrom('contactExternalIds')
+      .select(['contactId', 'externalId'])
+      .where('source', '=', source)
+      .where('externalId', 'in', ids)
+      .execute();
+    for (const r of rows) out.set(`${source}\u0000${r.externalId}`, r.contactId);
+  }
+  return out;
+}
+
+/** One row of a batch upsert, already validated and normalised. */
+export interface UpsertRow {
+  email: string;
+  emailKey: string;
+  emailDomain: string;
+  firstName: string | null;
+  lastName: string | null;
+  locale: string | null;
+  timezone: string | null;
+  currency: string | null;
+  phone: string | null;
+  attributes: Record<string, unknown>;
+}
+
+const UPSERT_COLUMNS = ['email', 'email_key', 'email_domain', 'first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone', 'attributes', 'created_at', 'updated_at'];
+/** Rows per statement: SQLite allows 32,766 parameters and PostgreSQL 65,535; 12 columns each. */
+export const UPSERT_BATCH = 500;
+const upsertSqlCache = new Map<string, string>();
+
+// The import hot path. Building this statement through the query builder costs more than running
+// it, so its text is made once per (dialect, row count) and reused with new parameters.
+function upsertSql(dialect: DialectName, n: number): string {
+  const cacheKey = `${dialect}:${n}`;
+  let text = upsertSqlCache.get(cacheKey);
+  if (text) return text;
+  const cols = UPSERT_COLUMNS.length;
+  const tuples: string[] = [];
+  for (let r = 0; r < n; r++) {
+    const ps: string[] = [];
+    for (let c = 1; c <= cols; c++) ps.push(placeholder(dialect, r * cols + c));
+    tuples.push(`(${ps.join(', ')})`);
+  }
+  // An empty cell or absent field keeps what is stored (COALESCE); the address's display form stays the first seen.
+  const keep = (c: string) => `${c} = COALESCE(excluded.${c}, contacts.${c})`;
+  text =
+    `INSERT INTO contacts (${UPSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ` +
+    `ON CONFLICT (email_key) DO UPDATE SET ${['first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone'].map(keep).join(', ')}, ` +
+    `attributes = ${mergeAttributesSql(dialect, 'contacts.attributes', 'excluded.attributes')}, updated_at = excluded.updated_at ` +
+    `RETURNING id, email_key AS "emailKey", created_at AS "createdAt"`;
+  upsertSqlCache.set(cacheKey, text);
+  return text;
+}
+
+/**
+ * Inserts or updates up to UPSERT_BATCH contacts by email key in one statement (keys must be
+ * distinct). Returns each row's id and whether it was created now. Changes `contacts` only.
+ */
+export async function upsertContactRows(db: Db, rows: readonly UpsertRow[], now: number): Promise<{ id: number; emailKey: string; created: boolean }[]> {
+  if (rows.length === 0) return [];
+  const params: unknown[] = [];
+  for (const r of rows) {
+    params.push(r.email, r.emailKey, r.emailDomain, r.firstName, r.lastName, r.locale, r.timezone, r.currency, r.phone, toJsonColumn(r.attributes), now, now);
+  }
+  const result = await db.k.executeQuery<{ id: number; emailKey: string; createdAt: number }>(CompiledQuery.raw(upsertSql(db.dialect, rows.length), params));
+  // created_at is only written on insert, so a row whose created_at is this batch's time is new.
+  return result.rows.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: Number(r.createdAt) === now }));
+}
+
+function stripNulls(attrs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== null));
+}
+
+/** Reads the ids of the contacts with these email keys: key → id. */
+export async function selectContactIdsByEmailKeys(db: Db, keys: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < keys.length; i += 1000) {
+    const rows = await db.k.selectFrom('contacts').select(['id', 'emailKey']).where('emailKey', 'in', keys.slice(i, i + 1000)).execute();
+    for (const r of rows) out.set(r.emailKey, r.id);
+  }
+  return out;
+}
+
+/** Reads the distinct external-id sources in use, sorted. */
+export async function selectExternalIdSources(db: Db): Promise<string[]> {
+  const rows = await db.k.selectFrom('contactExternalIds').select('source').distinct().orderBy('source').execute();
+  return rows.map((r) => r.source);
+}

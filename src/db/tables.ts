@@ -1,0 +1,100 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+// Column types as Kysely sees them, in camelCase (the CamelCasePlugin maps them to snake_case
+// columns). Times are epoch milliseconds in both dialects so that comparisons and arithmetic
+// with the injected clock are plain integers. JSON columns are TEXT on SQLite and JSONB on
+// PostgreSQL; `dialect.ts` reads and writes them.
+
+export interface ContactsTable {
+  id: Generated<number>;
+  email: string;
+  emailKey: string;
+  emailDomain: string;
+  firstName: string | null;
+  lastName: string | null;
+  locale: string | null;
+  timezone: string | null;
+  currency: string | null;
+  phone: string | null;
+  attributes: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ContactExternalIdsTable {
+  contactId: number;
+  source: string;
+  externalId: string;
+}
+
+export interface TopicsTable {
+  id: Generated<number>;
+  key: string;
+  name: string;
+  description: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SubscriptionsTable {
+  contactId: number;
+  topicId: number;
+  status: string;
+  updatedAt: number;
+}
+
+export interface ConsentLogTable {
+  id: Generated<number>;
+  contactId: number | null;
+  email: string | null;
+  topicId: number | null;
+  topicKey: string;
+  action: string;
+  status: string;
+  source: string;
+  ip: string | null;
+  userAgent: string | null;
+  wording: string | null;
+  wordingVersion: string | null;
+  createdAt: number;
+}
+
+export interface SuppressionsTable {
+  id: Generated<number>;
+  email: string | null;
+  emailHash: string;
+  reason: string;
+  source: string;
+  note: string | null;
+  createdAt: number;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  name: string;
+  prefix: string;
+  keyHash: string;
+  scope: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Tables {
+  contacts: ContactsTable;
+  contactExternalIds: ContactExternalIdsTable;
+  topics: TopicsTable;
+  subscriptions: SubscriptionsTable;
+  consentLog: ConsentLogTable;
+  suppressions: SuppressionsTable;
+  apiKeys: ApiKeysTable;
+  meta: MetaTable;
+}
+
+export type ContactRow = Selectable<ContactsTable>;
+export type NewConsentRow = Insertable<ConsentLogTable>;

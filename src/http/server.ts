@@ -1,0 +1,74 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { ServiceContext } from '../services/context.ts';
+import { requireApiKeys } from './auth.ts';
+import { errorBody, handleError } from './errors.ts';
+import { ErrorResponse } from './schemas.ts';
+import { bodyAjv, queryAjv } from './validation.ts';
+import { contactRoutes } from './contacts.ts';
+import { topicRoutes } from './topics.ts';
+import { suppressionRoutes } from './suppressions.ts';
+import { apiKeyRoutes } from './api-keys.ts';
+
+export interface HttpOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  bulkBodyLimitBytes: number;
+  publicUrl: string;
+  version: string;
+}
+
+/** Everything the route plugins need. */
+export interface RouteDeps {
+  ctx: ServiceContext;
+  bulkBodyLimitBytes: number;
+}
+
+/** A Fastify instance with the TypeBox type provider, as every route plugin receives it. */
+export type Http = FastifyInstance & ReturnType<FastifyInstance['withTypeProvider']>;
+
+/** Builds the HTTP server: the public health check, the OpenAPI docs and `/api/v1` behind API keys. */
+export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): Promise<FastifyInstance> {
+  // Fastify's logger type is narrower than pino's; the instance is the same pino logger.
+  const app = Fastify({
+    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimitBytes,
+    trustProxy: true,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`, [{ field: 'url', message: 'unknown route' }])),
+  );
+  app.addSchema(ErrorResponse);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Chapar API', version: opts.version, description: 'Email marketing and transactional email for online stores.' },
+      servers: [{ url: opts.publicUrl }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: chp_…' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+
+  await app.register(
+    async (api) => {
+      requireApiKeys(api, ctx);
+      const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes };
+      await api.register(contactRoutes, deps);
+      await api.register(topicRoutes, deps);
+      await api.register(suppressionRoutes, deps);
+      await api.register(apiKeyRoutes, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

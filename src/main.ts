@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from './app.ts';
+import { registerContacts } from './cli/contacts.ts';
+import type { CliIo } from './cli/io.ts';
+import { registerKeys } from './cli/keys.ts';
+import { registerMigrate } from './cli/migrate.ts';
+import { registerServe } from './cli/serve.ts';
+import { registerTopics } from './cli/topics.ts';
+import { AppError } from './lib/errors.ts';
+
+/** Runs the `chapar` command line; returns the exit code. */
+export async function main(argv: string[], io: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const program = new Command('chapar')
+    .description('Chapar: email marketing and transactional email for online stores')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerServe(program, io);
+  registerMigrate(program, io);
+  registerKeys(program, io);
+  registerTopics(program, io);
+  registerContacts(program, io);
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof AppError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
