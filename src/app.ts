@@ -27,6 +27,8 @@ export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** An already open database (tests open one per dialect); otherwise config.databaseUrl is opened. */
+  database?: Database;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface AppOptions {
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] });
   const { secret, created } = loadMasterSecret(config, opts.env ?? process.env);
-  const db = openDatabase({ url: config.databaseUrl });
+  const db = opts.database ?? openDatabase({ url: config.databaseUrl });
   try {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');

@@ -23,7 +23,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return io.exitCode ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof AppError) {

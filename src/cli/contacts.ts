@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { invalid } from '../lib/errors.ts';
 import { exportContactsCsv } from '../services/contact-exports.ts';
@@ -38,7 +39,7 @@ Existing contacts (same address) are updated; empty cells leave stored values as
     )
     .action(async (file: string, opts: { map: Record<string, string>; delimiter: string; consentWording?: string; consentVersion?: string; rejects?: string; quiet?: boolean }) => {
       await withApp(io, async (app) => {
-        const input = file === '-' ? process.stdin : createReadStream(file);
+        const input = file === '-' ? ((io.stdin ?? process.stdin) as Readable) : createReadStream(file);
         const total = file === '-' ? undefined : statSync(file).size;
         const bar = opts.quiet ? undefined : new ProgressBar(io.stderr, total, 'rows');
         const rejects = opts.rejects ? createWriteStream(opts.rejects) : undefined;
@@ -65,8 +66,8 @@ Existing contacts (same address) are updated; empty cells leave stored values as
         );
         if (report.error) {
           io.stderr.write(`import stopped: ${report.error.message}\n${report.stored} rows were stored before it stopped.\n`);
-          process.exitCode = 1;
-        } else if (report.rejected > 0) process.exitCode = 3;
+          io.exitCode = 1;
+        } else if (report.rejected > 0) io.exitCode = 3;
       });
     });
   contacts
@@ -75,7 +76,7 @@ Existing contacts (same address) are updated; empty cells leave stored values as
     .option('--out <file>', 'write to this file instead of standard output')
     .action(async (opts: { out?: string }) => {
       await withApp(io, async (app) => {
-        await pipeline(exportContactsCsv(app.ctx), opts.out ? createWriteStream(opts.out) : io.stdout, ...(opts.out ? [] : []));
+        await pipeline(exportContactsCsv(app.ctx), opts.out ? createWriteStream(opts.out) : io.stdout, { end: !!opts.out });
       });
     });
 }

@@ -7,6 +7,10 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WriteStream;
+  /** Read by `contacts import -`; defaults to process.stdin. */
+  stdin?: NodeJS.ReadableStream;
+  /** Set by a command that finished but wants a non-zero exit (e.g. rejected rows); main returns it. */
+  exitCode?: number;
 }
 
 /**
