@@ -17,7 +17,7 @@ export type EmailCheck = { ok: true; value: NormalizedEmail } | { ok: false; rea
 // Characters a dot-atom local part may hold (RFC 5322 atext), plus any non-ASCII letter (RFC 6531).
 // Quoted local parts ("john doe"@x) are legal but so rare in commerce that accepting them only
 // opens the door to injection and display bugs; they are rejected with a clear reason.
-const LOCAL_ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uFFFF]+$/u;
+const LOCAL_ATEXT = /^[.A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uFFFF]+$/u;
 const CONTROL = /[\u0000-\u001F\u007F\s]/u;
 
 /**

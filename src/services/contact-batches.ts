@@ -52,8 +52,8 @@ export async function storeContactBatch(db: Db, rows: readonly BatchRow[], topic
     for (const m of good) {
       const contactId = ids.get(m.draft.emailKey)!;
       for (const [source, externalId] of Object.entries(m.draft.externalIds ?? {})) ext.push({ contactId, source, externalId });
-      for (const [key, status] of Object.entries(m.topics)) {
-        changes.push({ contactId, email: m.draft.email, topic: topics.get(key)!, status, evidence: m.evidence ?? { source: 'api' } });
+      for (const [key, { status, evidence }] of Object.entries(m.topics)) {
+        changes.push({ contactId, email: m.draft.email, topic: topics.get(key)!, status, evidence });
       }
     }
     await upsertExternalIds(tx, ext);
@@ -66,8 +66,8 @@ export async function storeContactBatch(db: Db, rows: readonly BatchRow[], topic
 interface MergedRow {
   indexes: number[];
   draft: BatchRow['draft'];
-  topics: Record<string, SubscriptionStatus>;
-  evidence?: ConsentEvidence;
+  /** Each topic status keeps the evidence of the row that set it. */
+  topics: Record<string, { status: SubscriptionStatus; evidence: ConsentEvidence }>;
   rejected?: boolean;
 }
 
@@ -78,19 +78,25 @@ function mergeByAddress(rows: readonly BatchRow[]): Map<string, MergedRow> {
   for (const r of rows) {
     const m = out.get(r.draft.emailKey);
     if (!m) {
-      out.set(r.draft.emailKey, { indexes: [r.index], draft: { ...r.draft }, topics: { ...r.topics }, evidence: r.evidence });
+      out.set(r.draft.emailKey, { indexes: [r.index], draft: { ...r.draft }, topics: topicsWithEvidence(r) });
       continue;
     }
     m.indexes.push(r.index);
     const attributes = r.draft.attributes ? { ...m.draft.attributes, ...r.draft.attributes } : m.draft.attributes;
     const externalIds = r.draft.externalIds ? { ...m.draft.externalIds, ...r.draft.externalIds } : m.draft.externalIds;
-    for (const [k, v] of Object.entries(r.draft)) if (v !== undefined && v !== null) (m.draft as unknown as Record<string, unknown>)[k] = v;
+    // The address keeps its first-seen form, as it does against stored contacts.
+    const { email: _e, emailKey: _k, emailDomain: _d, ...fields } = r.draft;
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) (m.draft as unknown as Record<string, unknown>)[k] = v;
     m.draft.attributes = attributes;
     m.draft.externalIds = externalIds;
-    Object.assign(m.topics, r.topics);
-    m.evidence = r.evidence ?? m.evidence;
+    Object.assign(m.topics, topicsWithEvidence(r));
   }
   return out;
+}
+
+function topicsWithEvidence(r: BatchRow): MergedRow['topics'] {
+  const evidence = r.evidence ?? { source: 'api' };
+  return Object.fromEntries(Object.entries(r.topics ?? {}).map(([k, status]) => [k, { status, evidence }]));
 }
 
 async function rejectExternalIdConflicts(db: Db, merged: Map<string, MergedRow>, outcome: BatchOutcome): Promise<void> {

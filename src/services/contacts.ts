@@ -16,6 +16,7 @@ import { storeContactBatch, type BatchRow } from './contact-batches.ts';
 import type { ServiceContext } from './context.ts';
 import { applySubscriptionChanges, topicStatuses } from './subscriptions.ts';
 import { resolveTopics } from './topics.ts';
+import { selectTopics } from '../db/queries/topics.ts';
 
 /** A contact with its topic statuses, as the API returns it. */
 export type ContactView = Contact & { topics: Record<string, SubscriptionStatus> };
@@ -121,16 +122,18 @@ export async function bulkUpsertContacts(
 ): Promise<{ created: number; updated: number; rejected: { index: number; errors: ErrorDetail[] }[]; results: { index: number; id: number; created: boolean }[] }> {
   const rejected: { index: number; errors: ErrorDetail[] }[] = [];
   const good: BatchRow[] = [];
-  const topicKeys = new Set<string>();
+  const topics = new Map((await selectTopics(ctx.db)).map((t) => [t.key, t]));
   rows.forEach((row, index) => {
     if ('errors' in row) return void rejected.push(row as { index: number; errors: ErrorDetail[] });
     const w = row as ContactWrite;
     const check = validateContactInput(w, { requireEmail: true, prefix: `contacts/${index}/` });
-    if (!check.ok) return void rejected.push({ index, errors: check.errors });
-    for (const k of Object.keys(w.topics ?? {})) topicKeys.add(k);
+    const errors = check.ok ? [] : [...check.errors];
+    for (const k of Object.keys(w.topics ?? {})) {
+      if (!topics.has(k)) errors.push({ field: `contacts/${index}/topics/${k}`, message: 'no such topic; create it first' });
+    }
+    if (!check.ok || errors.length > 0) return void rejected.push({ index, errors });
     good.push({ index, draft: check.value as BatchRow['draft'], topics: w.topics, evidence: evidenceOf(w) });
   });
-  const topics = await resolveTopics(ctx.db, topicKeys, 'topics/');
   const outcome = await storeContactBatch(ctx.db, good, topics, ctx.clock.now());
   const all = [...rejected, ...outcome.rejected.map((r) => ({ index: r.index, errors: r.errors.map((e) => ({ ...e, field: `contacts/${r.index}/${e.field}` })) }))];
   all.sort((a, b) => a.index - b.index);
