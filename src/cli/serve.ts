@@ -22,11 +22,13 @@ export function registerServe(program: Command, io: CliIo): void {
       const address = await http.listen({ port: config.port, host: config.host });
       const firstKey = await issueFirstAdminKey(app.ctx);
       const db = app.db.dialect === 'sqlite' ? config.databaseUrl : 'PostgreSQL';
+      // With --port 0 the OS picks the port; show the address actually bound.
+      const url = config.port === 0 && !io.env.CHAPAR_PUBLIC_URL ? address : config.publicUrl;
       // Printed, not logged: the key must reach the operator once and never a log store.
-      io.stdout.write(`\nChapar is running at ${config.publicUrl} (listening on ${address}, database ${db})\nAPI docs: ${config.publicUrl}/api/docs\n`);
+      io.stdout.write(`\nChapar is running at ${url} (listening on ${address}, database ${db})\nAPI docs: ${url}/api/docs\n`);
       if (app.secretCreated) io.stdout.write(`A master secret was generated in ${config.secretFile}; back it up (or set CHAPAR_SECRET).\n`);
       if (firstKey) {
-        io.stdout.write(`\nYour admin API key (shown this once; store it now):\n\n  ${firstKey}\n\nTry: curl -H "Authorization: Bearer ${firstKey}" ${config.publicUrl}/api/v1/contacts\n`);
+        io.stdout.write(`\nYour admin API key (shown this once; store it now):\n\n  ${firstKey}\n\nTry: curl -H "Authorization: Bearer ${firstKey}" ${url}/api/v1/contacts\n`);
       }
       io.stdout.write('\n');
       await new Promise<void>((resolve) => {
