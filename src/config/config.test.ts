@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, loadMasterSecret } from './config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to an SQLite file in ./data and a local address', () => {
+    const c = loadConfig({}, '/srv/shop');
+    expect(c).toMatchObject({ databaseUrl: '/srv/shop/data/chapar.db', host: '127.0.0.1', port: 8025, publicUrl: 'http://127.0.0.1:8025', secretSource: 'file' });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', CHAPAR_SECRET: 'short', CHAPAR_PUBLIC_URL: 'ftp://x' })).toThrow(
+      /PORT must be an integer[\s\S]*LOG_LEVEL must be one of[\s\S]*CHAPAR_PUBLIC_URL must be an http\(s\) URL[\s\S]*CHAPAR_SECRET must be at least 32 bytes/,
+    );
+  });
+});
+
+describe('loadMasterSecret', () => {
+  it('generates a 0600 secret file once and reads it back afterwards', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chapar-secret-'));
+    const config = loadConfig({ CHAPAR_DATA_DIR: dir });
+    const first = loadMasterSecret(config, {});
+    expect(first.created).toBe(true);
+    expect(first.secret).toHaveLength(32);
+    expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
+    const second = loadMasterSecret(config, {});
+    expect(second).toEqual({ secret: first.secret, created: false });
+  });
+
+  it('refuses a damaged secret file instead of silently replacing it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chapar-secret-'));
+    writeFileSync(join(dir, 'secret.key'), 'abc\n');
+    expect(() => loadMasterSecret(loadConfig({ CHAPAR_DATA_DIR: dir }), {})).toThrow(/does not hold a valid secret/);
+    expect(readFileSync(join(dir, 'secret.key'), 'utf8')).toBe('abc\n');
+  });
+
+  it('prefers CHAPAR_SECRET (hex or base64)', () => {
+    const hex = 'ab'.repeat(32);
+    const env = { CHAPAR_SECRET: hex };
+    expect(loadMasterSecret(loadConfig(env), env).secret.toString('hex')).toBe(hex);
+  });
+});
