@@ -36,18 +36,9 @@ export interface ContactInput {
 }
 
 /** A validated, normalised input. `undefined` = leave unchanged; `null` = clear. */
-export interface ContactDraft {
-  email?: string;
+export interface ContactDraft extends ContactInput {
   emailKey?: string;
   emailDomain?: string;
-  firstName?: string | null;
-  lastName?: string | null;
-  locale?: string | null;
-  timezone?: string | null;
-  currency?: string | null;
-  phone?: string | null;
-  externalIds?: Record<string, string>;
-  attributes?: Record<string, unknown>;
 }
 
 export type DraftCheck = { ok: true; value: ContactDraft } | { ok: false; errors: ErrorDetail[] };

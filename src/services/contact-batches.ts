@@ -5,7 +5,7 @@ import {
   upsertContactRows,
   upsertExternalIds,
   UPSERT_BATCH,
-  type UpsertRow,
+  upsertRowFrom,
 } from '../db/queries/contacts.ts';
 import type { ConsentEvidence, SubscriptionStatus, Topic } from '../domain/consent.ts';
 import type { ContactDraft } from '../domain/contacts.ts';
@@ -41,7 +41,7 @@ export async function storeContactBatch(db: Db, rows: readonly BatchRow[], topic
     const ids = new Map<string, number>();
     for (let i = 0; i < good.length; i += UPSERT_BATCH) {
       const chunk = good.slice(i, i + UPSERT_BATCH);
-      const result = await upsertContactRows(tx, chunk.map((m) => toUpsertRow(m.draft)), now);
+      const result = await upsertContactRows(tx, chunk.map((m) => upsertRowFrom(m.draft)), now);
       for (const r of result) {
         ids.set(r.emailKey, r.id);
         for (const index of merged.get(r.emailKey)!.indexes) outcome.stored.push({ index, id: r.id, created: r.created });
@@ -126,19 +126,4 @@ async function rejectExternalIdConflicts(db: Db, merged: Map<string, MergedRow>,
       for (const index of m.indexes) outcome.rejected.push({ index, errors });
     }
   }
-}
-
-function toUpsertRow(d: BatchRow['draft']): UpsertRow {
-  return {
-    email: d.email,
-    emailKey: d.emailKey,
-    emailDomain: d.emailDomain,
-    firstName: d.firstName ?? null,
-    lastName: d.lastName ?? null,
-    locale: d.locale ?? null,
-    timezone: d.timezone ?? null,
-    currency: d.currency ?? null,
-    phone: d.phone ?? null,
-    attributes: d.attributes ?? {},
-  };
 }

@@ -71,22 +71,10 @@ export async function selectContacts(db: Db, f: ContactFilter): Promise<Contact[
 
 /** Inserts one contact; throws the driver's unique violation if the address exists. Returns the id. */
 export async function insertContact(db: Db, d: ContactDraft & { email: string; emailKey: string; emailDomain: string }, now: number): Promise<number> {
+  const r = upsertRowFrom(d);
   const row = await db.k
     .insertInto('contacts')
-    .values({
-      email: d.email,
-      emailKey: d.emailKey,
-      emailDomain: d.emailDomain,
-      firstName: d.firstName ?? null,
-      lastName: d.lastName ?? null,
-      locale: d.locale ?? null,
-      timezone: d.timezone ?? null,
-      currency: d.currency ?? null,
-      phone: d.phone ?? null,
-      attributes: toJsonColumn(stripNulls(d.attributes ?? {})),
-      createdAt: now,
-      updatedAt: now,
-    })
+    .values({ ...r, attributes: toJsonColumn(stripNulls(r.attributes)), createdAt: now, updatedAt: now })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -154,6 +142,22 @@ export interface UpsertRow {
   currency: string | null;
   phone: string | null;
   attributes: Record<string, unknown>;
+}
+
+/** A full row from a draft: fields the draft leaves out are null (which the upsert reads as "keep"). */
+export function upsertRowFrom(d: ContactDraft & { email: string; emailKey: string; emailDomain: string }): UpsertRow {
+  return {
+    email: d.email,
+    emailKey: d.emailKey,
+    emailDomain: d.emailDomain,
+    firstName: d.firstName ?? null,
+    lastName: d.lastName ?? null,
+    locale: d.locale ?? null,
+    timezone: d.timezone ?? null,
+    currency: d.currency ?? null,
+    phone: d.phone ?? null,
+    attributes: d.attributes ?? {},
+  };
 }
 
 const UPSERT_COLUMNS = ['email', 'email_key', 'email_domain', 'first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone', 'attributes', 'created_at', 'updated_at'];
