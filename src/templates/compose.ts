@@ -1,0 +1,209 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Liquid, Template } from 'liquidjs';
+import { AppError } from '../lib/errors.ts';
+import { renderParsed, type ReaderFormat } from './liquid.ts';
+import { addUtm, isTrackable, rewriteHtmlLinks, type Utm } from './links.ts';
+import type { TrackingUrls } from './tracking-urls.ts';
+
+/** What the store tells its readers and how it sends: from the store settings. */
+export interface StoreProfile {
+  name: string;
+  url: string;
+  /** The physical postal address every marketing email must show (CAN-SPAM, CASL). */
+  address: string;
+  logoUrl: string | null;
+  supportEmail: string | null;
+  defaultLocale: string;
+  defaultCurrency: string;
+  defaultTimezone: string;
+  /** The domain of Message-IDs and the From address. */
+  sendingDomain: string;
+  /** The VERP domain bounces come back to. */
+  bounceDomain: string;
+  /** The sender id in Gmail's Feedback-ID header. */
+  feedbackSenderId: string;
+}
+
+/** A template's settings that shape composition. */
+export interface TemplateSettings {
+  key: string;
+  kind: 'marketing' | 'transactional';
+  topicKey: string | null;
+  trackOpens: boolean;
+  trackClicks: boolean;
+  utm: Utm | null;
+}
+
+/** One locale variant, parsed once per version and reused for every recipient. */
+export interface PreparedVariant {
+  locale: string;
+  fromName: string;
+  fromEmail: string;
+  replyTo: string | null;
+  subject: Template[];
+  preheader: Template[];
+  html: Template[];
+  text: Template[];
+}
+
+/** The person a message is for, with the data their template may read. */
+export interface Recipient {
+  contactId: number;
+  email: string;
+  /** The `contact` object templates see (snake_case fields and attributes). */
+  contact: Record<string, unknown>;
+  format: ReaderFormat;
+}
+
+export interface ComposeRequest {
+  template: TemplateSettings;
+  variant: PreparedVariant;
+  recipient: Recipient;
+  /** order, cart, product, last_purchased_product, coupon… as the triggering event gives them. */
+  context: Record<string, unknown>;
+  messageRef: string;
+  /** Identifies the campaign or flow in Feedback-ID (Gmail aggregates complaints by it). */
+  streamId: string;
+}
+
+export interface ComposedMessage {
+  messageRef: string;
+  messageId: string;
+  from: { name: string; address: string };
+  replyTo: string | null;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  /** Extra headers in order, values exactly as they go on the wire. */
+  headers: [string, string][];
+  envelope: { from: string; to: string };
+}
+
+/** The engines composition needs, built once at start. */
+export interface Composer {
+  liquid: Liquid;
+  urls: TrackingUrls;
+}
+
+const CRLF = /[\r\n]/;
+
+/**
+ * Renders a prepared variant for one recipient and adds everything a bulk sender must: signed
+ * click links with UTM, an open pixel, one-click unsubscribe headers (RFC 8058), Feedback-ID,
+ * a unique Message-ID and a VERP envelope sender. Throws validation_failed if any header value
+ * would carry a line break (header injection).
+ */
+export async function composeMessage(engine: Composer, store: StoreProfile, req: ComposeRequest): Promise<ComposedMessage> {
+  const { template, variant, recipient, messageRef: ref } = req;
+  const marketing = template.kind === 'marketing';
+  const subject = { contactId: recipient.contactId, topicKey: template.topicKey, messageRef: ref };
+  const links = {
+    unsubscribe_url: engine.urls.unsubscribe(marketing ? subject : { ...subject, topicKey: null }),
+    preferences_url: engine.urls.preferences({ ...subject, topicKey: null }),
+    view_in_browser_url: engine.urls.viewInBrowser(ref),
+  };
+  const data = { ...req.context, contact: recipient.contact, store: storeData(store), ...links };
+  const subjectText = (await renderParsed(engine.liquid, variant.subject, data, recipient.format)).trim();
+  const preheaderText = (await renderParsed(engine.liquid, variant.preheader, data, recipient.format)).trim();
+  let html = await renderParsed(engine.liquid, variant.html, { ...escapeDeep(data), preheader: escapeHtml(preheaderText) }, recipient.format);
+  let text = await renderParsed(engine.liquid, variant.text, { ...data, preheader: preheaderText }, recipient.format);
+
+  // Our own links (unsubscribe, preferences, web version) stay direct: tracking them helps no one.
+  const own = new Set(Object.values(links));
+  const tracked = new Map<string, string>();
+  const rewrite = (url: string): string | null => {
+    if (own.has(url) || !isTrackable(url)) return null;
+    let out = tracked.get(url);
+    if (!out) {
+      const withUtm = addUtm(url, template.utm);
+      out = template.trackClicks ? engine.urls.click(ref, withUtm) : withUtm;
+      tracked.set(url, out);
+    }
+    return out;
+  };
+  html = rewriteHtmlLinks(html, rewrite);
+  text = rewriteTextLinks(text, tracked);
+  if (template.trackOpens) {
+    const pixel = `<img src="${engine.urls.openPixel(ref)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
+    html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${pixel}</body>`) : html + pixel;
+  }
+
+  for (const [field, value] of [['subject', subjectText], ['fromName', variant.fromName], ['fromEmail', variant.fromEmail], ['replyTo', variant.replyTo ?? ''], ['to', recipient.email]] as const) {
+    if (CRLF.test(value)) throw new AppError('validation_failed', `${field}: contains a line break, which would inject mail headers`, [{ field, message: 'contains a line break' }]);
+  }
+  if (subjectText === '') throw new AppError('validation_failed', 'subject: renders empty for this contact', [{ field: 'subject', message: 'renders empty' }]);
+
+  const headers: [string, string][] = [];
+  if (marketing) {
+    const token = engine.urls.token('unsubscribe', subject);
+    headers.push(['List-Unsubscribe', `<${links.unsubscribe_url}>, <mailto:unsubscribe+${token}@${store.bounceDomain}>`]);
+    headers.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
+  }
+  headers.push(['Feedback-ID', feedbackId(req.streamId, template.key, template.kind, store.feedbackSenderId)]);
+  return {
+    messageRef: ref,
+    messageId: `<${ref}@${store.sendingDomain}>`,
+    from: { name: variant.fromName, address: variant.fromEmail },
+    replyTo: variant.replyTo,
+    to: recipient.email,
+    subject: subjectText,
+    html,
+    text,
+    headers,
+    envelope: { from: engine.urls.verpAddress(ref, store.bounceDomain), to: recipient.email },
+  };
+}
+
+/** Builds the RFC 5322 message: multipart/alternative (text, then HTML), UTF-8, quoted-printable. */
+export async function buildMime(m: ComposedMessage, now: number): Promise<Buffer> {
+  const composer = new MailComposer({
+    from: m.from,
+    to: m.to,
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    date: new Date(now),
+    messageId: m.messageId,
+    envelope: m.envelope,
+    textEncoding: 'quoted-printable',
+    headers: Object.fromEntries(m.headers.map(([k, v]) => [k, { prepared: true, value: v }])),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return composer.compile().build();
+}
+
+// Gmail's format "a:b:c:SenderId" (campaign, customer/template, mail type, sender); colons inside
+// a field would shift the fields, so they are replaced.
+function feedbackId(stream: string, templateKey: string, kind: string, sender: string): string {
+  const f = (s: string) => s.replace(/[:\s]/g, '-').slice(0, 64);
+  return `${f(stream)}:${f(templateKey)}:${f(kind)}:${f(sender)}`;
+}
+
+function storeData(s: StoreProfile): Record<string, unknown> {
+  return { name: s.name, url: s.url, address: s.address, logo_url: s.logoUrl, support_email: s.supportEmail };
+}
+
+function rewriteTextLinks(text: string, tracked: ReadonlyMap<string, string>): string {
+  if (tracked.size === 0) return text;
+  // Longest first, so a URL that is a prefix of another is not replaced inside it.
+  const urls = [...tracked.keys()].sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(urls.map((u) => u.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return text.replace(pattern, (u) => tracked.get(u) ?? u);
+}
+
+/** HTML-escapes every string in the data, so no value can inject markup into the HTML part. */
+function escapeDeep(value: unknown): any {
+  if (typeof value === 'string') return escapeHtml(value);
+  if (Array.isArray(value)) return value.map(escapeDeep);
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDeep(v)]));
+  }
+  return value;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}

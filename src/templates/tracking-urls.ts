@@ -1,0 +1,115 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Keyring } from '../lib/secrets.ts';
+import { signParts, verifyParts } from '../lib/signing.ts';
+
+/** Who an unsubscribe or preference link is for. `topicKey` null = every topic (unsubscribe all). */
+export interface LinkSubject {
+  contactId: number;
+  topicKey: string | null;
+  messageRef: string;
+}
+
+const REF = /^[a-z0-9]{8,40}$/;
+const TOPIC = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A new message reference: lower-case, time-ordered, unguessable; safe in URLs, Message-IDs and VERP addresses. */
+export function newMessageRef(now: number): string {
+  return `${now.toString(36)}${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Builds and checks every URL Chapar puts in an email. Each is signed with its own key, so a
+ * click link cannot be turned into an open redirect, and an unsubscribe token for one contact
+ * cannot be edited into another's.
+ */
+export class TrackingUrls {
+  private readonly keys: Record<'click' | 'open' | 'unsubscribe' | 'preferences' | 'view', Buffer>;
+  private readonly verpKey: Buffer;
+
+  constructor(
+    private readonly publicUrl: string,
+    keyring: Keyring,
+  ) {
+    this.keys = {
+      click: keyring.key('link:click'),
+      open: keyring.key('link:open'),
+      unsubscribe: keyring.key('link:unsubscribe'),
+      preferences: keyring.key('link:preferences'),
+      view: keyring.key('link:view'),
+    };
+    this.verpKey = keyring.key('verp');
+  }
+
+  click(ref: string, url: string): string {
+    const u = Buffer.from(url).toString('base64url');
+    return `${this.publicUrl}/c/${ref}/${u}/${signParts(this.keys.click, [ref, url])}`;
+  }
+
+  /** The destination of a click link, or null if the link was altered or never signed. */
+  verifyClick(ref: string, encodedUrl: string, sig: string): string | null {
+    if (!REF.test(ref)) return null;
+    const url = Buffer.from(encodedUrl, 'base64url').toString();
+    return verifyParts(this.keys.click, [ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  openPixel(ref: string): string {
+    return `${this.publicUrl}/o/${ref}/${signParts(this.keys.open, [ref])}.gif`;
+  }
+
+  verifyOpen(ref: string, sig: string): boolean {
+    return REF.test(ref) && verifyParts(this.keys.open, [ref], sig);
+  }
+
+  unsubscribe(s: LinkSubject): string {
+    return `${this.publicUrl}/u/${this.token('unsubscribe', s)}`;
+  }
+
+  preferences(s: LinkSubject): string {
+    return `${this.publicUrl}/p/${this.token('preferences', s)}`;
+  }
+
+  viewInBrowser(ref: string): string {
+    return `${this.publicUrl}/v/${ref}/${signParts(this.keys.view, [ref])}`;
+  }
+
+  verifyView(ref: string, sig: string): boolean {
+    return REF.test(ref) && verifyParts(this.keys.view, [ref], sig);
+  }
+
+  /** Reads an unsubscribe or preference token, or null if it is malformed or forged. */
+  readToken(purpose: 'unsubscribe' | 'preferences', token: string): LinkSubject | null {
+    const m = /^(\d{1,15})\.([a-z0-9_-]{1,64}|\*)\.([a-z0-9]{8,40})\.([A-Za-z0-9_-]{22})$/.exec(token);
+    if (!m) return null;
+    const [, id, topic, ref, sig] = m as unknown as [string, string, string, string, string];
+    if (!verifyParts(this.keys[purpose], [id, topic, ref], sig)) return null;
+    return { contactId: Number(id), topicKey: topic === '*' ? null : topic, messageRef: ref };
+  }
+
+  /** The token alone (used in the mailto: unsubscribe address too). */
+  token(purpose: 'unsubscribe' | 'preferences', s: LinkSubject): string {
+    if (!REF.test(s.messageRef) || (s.topicKey !== null && !TOPIC.test(s.topicKey))) throw new Error('invalid link subject');
+    const topic = s.topicKey ?? '*';
+    return `${s.contactId}.${topic}.${s.messageRef}.${signParts(this.keys[purpose], [String(s.contactId), topic, s.messageRef])}`;
+  }
+
+  /**
+   * The VERP envelope sender `bounces+<ref>-<sig>@<bounce domain>`: a bounce names the message it
+   * is about, and a forged bounce cannot suppress someone (the hex signature survives MTAs that
+   * lower-case addresses).
+   */
+  verpAddress(ref: string, bounceDomain: string): string {
+    return `bounces+${ref}-${this.verpSig(ref)}@${bounceDomain}`;
+  }
+
+  /** The message ref of a VERP address, or null if it is not one of ours. */
+  readVerp(address: string): string | null {
+    const m = /^bounces\+([a-z0-9]{8,40})-([0-9a-f]{10})@/i.exec(address.trim());
+    if (!m) return null;
+    const ref = m[1]!.toLowerCase();
+    return this.verpSig(ref) === m[2]!.toLowerCase() ? ref : null;
+  }
+
+  private verpSig(ref: string): string {
+    return createHmac('sha256', this.verpKey).update(ref).digest('hex').slice(0, 10);
+  }
+}
