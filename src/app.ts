@@ -8,6 +8,9 @@ import { buildHttpServer } from './http/server.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { createKeyring } from './lib/secrets.ts';
 import type { ServiceContext } from './services/context.ts';
+import { createLiquid } from './templates/liquid.ts';
+import { createCaptureTransport } from './adapters/transports/capture.ts';
+import { TrackingUrls } from './templates/tracking-urls.ts';
 
 /** The version reported by the API docs and `chapar --version`. */
 export const VERSION = '0.1.0';
@@ -46,7 +49,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await db.close();
     throw err;
   }
-  const ctx: ServiceContext = { db, clock: opts.clock ?? systemClock, keyring: createKeyring(secret), logger };
+  const keyring = createKeyring(secret);
+  const composer = { liquid: createLiquid(), urls: new TrackingUrls(config.publicUrl, keyring), prepared: new Map() };
+  const clock = opts.clock ?? systemClock;
+  const transport = createCaptureTransport({ db, clock });
+  const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport };
   let http: FastifyInstance | undefined;
   return {
     config,

@@ -85,6 +85,66 @@ export interface MetaTable {
   value: string;
 }
 
+export interface TemplatesTable {
+  id: Generated<number>;
+  key: string;
+  name: string;
+  kind: string;
+  topicId: number | null;
+  defaultLocale: string;
+  trackOpens: number;
+  trackClicks: number;
+  utm: unknown;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TemplateVariantsTable {
+  id: Generated<number>;
+  templateId: number;
+  locale: string;
+  subject: string;
+  preheader: string;
+  fromName: string;
+  fromEmail: string;
+  replyTo: string | null;
+  bodyType: string;
+  body: string;
+  textBody: string | null;
+  compiledHtml: string;
+  compiledText: string;
+  version: number;
+  updatedAt: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: unknown;
+  updatedAt: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  type: string;
+  contactId: number | null;
+  messageRef: string | null;
+  properties: unknown;
+  ip: string | null;
+  userAgent: string | null;
+  occurredAt: number;
+}
+
+export interface CapturedMessagesTable {
+  id: Generated<number>;
+  messageRef: string;
+  envelopeFrom: string;
+  envelopeTo: string;
+  subject: string;
+  raw: Buffer;
+  createdAt: number;
+}
+
 export interface Tables {
   contacts: ContactsTable;
   contactExternalIds: ContactExternalIdsTable;
@@ -94,6 +154,11 @@ export interface Tables {
   suppressions: SuppressionsTable;
   apiKeys: ApiKeysTable;
   meta: MetaTable;
+  templates: TemplatesTable;
+  templateVariants: TemplateVariantsTable;
+  settings: SettingsTable;
+  events: EventsTable;
+  capturedMessages: CapturedMessagesTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;

@@ -12,6 +12,9 @@ import { contactRoutes } from './contacts.ts';
 import { topicRoutes } from './topics.ts';
 import { suppressionRoutes } from './suppressions.ts';
 import { apiKeyRoutes } from './api-keys.ts';
+import { templateRoutes } from './templates.ts';
+import { settingsRoutes } from './settings.ts';
+import { capturedMessageRoutes } from './captured-messages.ts';
 
 export interface HttpOptions {
   logger: Logger;
@@ -67,6 +70,9 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
       await api.register(topicRoutes, deps);
       await api.register(suppressionRoutes, deps);
       await api.register(apiKeyRoutes, deps);
+      await api.register(templateRoutes, deps);
+      await api.register(settingsRoutes, deps);
+      await api.register(capturedMessageRoutes, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -3,6 +3,9 @@ export interface ErrorDetail {
   /** A JSON-pointer-like path to the input at fault, e.g. `email`, `contacts/3/locale`, `line 17`. */
   field: string;
   message: string;
+  /** For errors in a source text (a template), where in it. */
+  line?: number;
+  column?: number;
 }
 
 /**

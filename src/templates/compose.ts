@@ -2,7 +2,8 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Liquid, Template } from 'liquidjs';
 import { AppError } from '../lib/errors.ts';
 import { renderParsed, type ReaderFormat } from './liquid.ts';
-import { addUtm, isTrackable, rewriteHtmlLinks, type Utm } from './links.ts';
+import type { Utm } from '../domain/templates.ts';
+import { addUtm, isTrackable, rewriteHtmlLinks } from './links.ts';
 import type { TrackingUrls } from './tracking-urls.ts';
 
 /** What the store tells its readers and how it sends: from the store settings. */
@@ -84,6 +85,8 @@ export interface ComposedMessage {
 export interface Composer {
   liquid: Liquid;
   urls: TrackingUrls;
+  /** Parsed variants by `<variant id>:<version>`, so Liquid parses once per version (bounded). */
+  prepared: Map<string, PreparedVariant>;
 }
 
 const CRLF = /[\r\n]/;
@@ -94,7 +97,7 @@ const CRLF = /[\r\n]/;
  * a unique Message-ID and a VERP envelope sender. Throws validation_failed if any header value
  * would carry a line break (header injection).
  */
-export async function composeMessage(engine: Composer, store: StoreProfile, req: ComposeRequest): Promise<ComposedMessage> {
+export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, store: StoreProfile, req: ComposeRequest): Promise<ComposedMessage> {
   const { template, variant, recipient, messageRef: ref } = req;
   const marketing = template.kind === 'marketing';
   const subject = { contactId: recipient.contactId, topicKey: template.topicKey, messageRef: ref };

@@ -1,10 +1,4 @@
-/** UTM parameters added to tracked links (Google Analytics attributes the visit to the email). */
-export interface Utm {
-  source?: string;
-  medium?: string;
-  campaign?: string;
-  content?: string;
-}
+import type { Utm } from '../domain/templates.ts';
 
 const ANCHOR_HREF = /(<a\b[^>]*?\shref\s*=\s*)(["'])(.*?)\2/gis;
 
