@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationResultSet } from 'kysely';
 import type { Database } from './database.ts';
 import type { DialectName } from './dialect.ts';
 import { foundation } from './migrations/2026-11-27-001-foundation.ts';
@@ -14,9 +14,13 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 
 /** Applies every pending migration; returns the names applied. Throws with the failing name on error. */
 export async function migrateToLatest(db: Database): Promise<string[]> {
+  // Kysely looks for its bookkeeping tables in every schema; name ours, or a second installation
+  // (or test) in another schema of the same database would be mistaken for this one.
+  const schema = db.dialect === 'postgres' ? (await sql<{ s: string }>`SELECT current_schema() AS s`.execute(db.k)).rows[0]?.s : undefined;
   const migrator = new Migrator({
     db: db.k,
     provider: { getMigrations: async () => migrations(db.dialect) },
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {

@@ -8,7 +8,7 @@ describe.each(DIALECTS)('API keys and scopes on %s', (dialect) => {
   beforeAll(async () => {
     t = await createTestApp(dialect);
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('401 without a key, with a malformed key, and with an unknown key', async () => {
     for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nonsense' }, { authorization: `Bearer chp_AAAAAAAAAAAA_${'B'.repeat(32)}` }, { authorization: 'Basic abc' }]) {

@@ -8,7 +8,7 @@ describe.each(DIALECTS)('bulk upsert and body limits on %s', (dialect) => {
     t = await createTestApp(dialect, { CHAPAR_BODY_LIMIT: '4096' });
     await t.request({ method: 'POST', url: '/api/v1/topics', body: { key: 'promotions', name: 'Promotions' } });
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('stores the good rows and lists the bad ones by index with the field at fault', async () => {
     const r = await t.request({

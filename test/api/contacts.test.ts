@@ -8,7 +8,7 @@ describe.each(DIALECTS)('contacts API on %s', (dialect) => {
     t = await createTestApp(dialect);
     await t.request({ method: 'POST', url: '/api/v1/topics', body: { key: 'newsletter', name: 'Newsletter' } });
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('creates a contact, normalising the address and canonicalising locale and time zone', async () => {
     const r = await t.request({

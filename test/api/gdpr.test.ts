@@ -26,7 +26,7 @@ describe.each(DIALECTS)('GDPR export and erasure, append-only consent log on %s'
     id = c.json.id;
     await t.request({ method: 'POST', url: '/api/v1/suppressions', body: { email: 'maryam@example.com', reason: 'unsubscribe_all' } });
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('exports everything held about a contact as one JSON document (admin only)', async () => {
     expect((await t.request({ method: 'GET', url: `/api/v1/contacts/${id}/gdpr-export`, scope: 'write' })).status).toBe(403);

@@ -14,7 +14,7 @@ describe.each(DIALECTS)('suppression list and send permission on %s', (dialect) 
     await t.request({ method: 'POST', url: '/api/v1/contacts', body: { email: 'reader@example.com', topics: { newsletter: 'subscribed' } } });
     await t.request({ method: 'POST', url: '/api/v1/contacts', body: { email: 'pending@example.com', topics: { newsletter: 'pending' } } });
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('allows marketing mail only with a subscribed topic', async () => {
     expect(await may('reader@example.com', 'marketing', 'newsletter')).toEqual({ allowed: true });

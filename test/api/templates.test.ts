@@ -17,7 +17,7 @@ describe.each(DIALECTS)('templates API on %s', (dialect) => {
     t = await createTestApp(dialect);
     await t.request({ method: 'POST', url: '/api/v1/topics', body: { key: 'newsletter', name: 'Newsletter' } });
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('refuses a marketing template until the store has a postal address, and without the footer', async () => {
     const r = await t.request({ method: 'POST', url: '/api/v1/templates', body: { key: 'promo', name: 'Promo', kind: 'marketing', topic: 'newsletter', defaultLocale: 'en', variants: { en: variant(body()) } } });

@@ -8,7 +8,7 @@ describe.each(DIALECTS)('topics and the CSV export endpoint on %s', (dialect) =>
   beforeAll(async () => {
     t = await createTestApp(dialect);
   });
-  afterAll(async () => t.close());
+  afterAll(async () => t?.close());
 
   it('creates, reads, renames and lists topics', async () => {
     const r = await t.request({ method: 'POST', url: '/api/v1/topics', scope: 'write', body: { key: 'product-news', name: ' Product news ', description: 'New arrivals' } });
