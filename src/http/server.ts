@@ -15,6 +15,7 @@ import { apiKeyRoutes } from './api-keys.ts';
 import { templateRoutes } from './templates.ts';
 import { settingsRoutes } from './settings.ts';
 import { capturedMessageRoutes } from './captured-messages.ts';
+import { publicLinkRoutes } from './public/links.ts';
 
 export interface HttpOptions {
   logger: Logger;
@@ -61,6 +62,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  await app.register(publicLinkRoutes, { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes });
 
   await app.register(
     async (api) => {

@@ -79,17 +79,18 @@ describe('composeMessage', () => {
     const clicks = hrefs.filter((h) => h.includes('/c/'));
     expect(clicks).toHaveLength(2);
     const dests = clicks.map((h) => {
-      const [, ref, u, sig] = /\/c\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(h)!;
-      return urls.verifyClick(ref!, u!, sig!);
+      const [, contact, ref, u, sig] = /\/c\/(\d+)\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(h)!;
+      expect(contact).toBe('42');
+      return urls.verifyClick(contact!, ref!, u!, sig!);
     });
     expect(dests).toEqual(['https://shop.example/cart/recover?token=a&b=1&utm_source=chapar&utm_medium=email&utm_campaign=cart', 'https://shop.example/sale?utm_source=mine']);
     expect(hrefs).toContain('mailto:help@shop.example');
     expect(hrefs.some((h) => h.startsWith('https://mail.shop.example/u/42.newsletter.'))).toBe(true);
-    expect(html).toMatch(/<img src="https:\/\/mail\.shop\.example\/o\/m0abcdef12345678\/[A-Za-z0-9_-]{22}\.gif"/);
+    expect(html).toMatch(/<img src="https:\/\/mail\.shop\.example\/o\/42\/m0abcdef12345678\/[A-Za-z0-9_-]{22}\.gif"/);
 
     const text = parsed.text as string;
     expect(text).toContain('Hi Sara <b>, your cart holds 2 items worth $59.50.');
-    expect(text).toContain('Finish your order [https://mail.shop.example/c/m0abcdef12345678/');
+    expect(text).toContain('Finish your order [https://mail.shop.example/c/42/m0abcdef12345678/');
     expect(text).not.toContain('{{');
   });
 

@@ -120,7 +120,7 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
     let out = tracked.get(url);
     if (!out) {
       const withUtm = addUtm(url, template.utm);
-      out = template.trackClicks ? engine.urls.click(ref, withUtm) : withUtm;
+      out = template.trackClicks ? engine.urls.click(ref, recipient.contactId, withUtm) : withUtm;
       tracked.set(url, out);
     }
     return out;
@@ -128,7 +128,7 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
   html = rewriteHtmlLinks(html, rewrite);
   text = rewriteTextLinks(text, tracked);
   if (template.trackOpens) {
-    const pixel = `<img src="${engine.urls.openPixel(ref)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
+    const pixel = `<img src="${engine.urls.openPixel(ref, recipient.contactId)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
     html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${pixel}</body>`) : html + pixel;
   }
 

@@ -29,7 +29,8 @@ export function addUtm(url: string, utm: Utm | null): string {
     return url;
   }
   if ([...u.searchParams.keys()].some((k) => k.toLowerCase().startsWith('utm_'))) return url;
-  for (const [k, v] of Object.entries(utm)) if (v) u.searchParams.set(`utm_${k}`, v);
+  // A fixed order: stored settings (JSONB) do not keep key order, and links should not change between sends.
+  for (const k of ['source', 'medium', 'campaign', 'content'] as const) if (utm[k]) u.searchParams.set(`utm_${k}`, utm[k]);
   return u.toString();
 }
 

@@ -40,24 +40,25 @@ export class TrackingUrls {
     this.verpKey = keyring.key('verp');
   }
 
-  click(ref: string, url: string): string {
+  /** `/c/<contact>/<ref>/<url as base64url>/<sig>`: the contact and message ride along, signed with the URL. */
+  click(ref: string, contactId: number, url: string): string {
     const u = Buffer.from(url).toString('base64url');
-    return `${this.publicUrl}/c/${ref}/${u}/${signParts(this.keys.click, [ref, url])}`;
+    return `${this.publicUrl}/c/${contactId}/${ref}/${u}/${signParts(this.keys.click, [String(contactId), ref, url])}`;
   }
 
   /** The destination of a click link, or null if the link was altered or never signed. */
-  verifyClick(ref: string, encodedUrl: string, sig: string): string | null {
-    if (!REF.test(ref)) return null;
+  verifyClick(contactId: string, ref: string, encodedUrl: string, sig: string): string | null {
+    if (!REF.test(ref) || !/^\d{1,15}$/.test(contactId)) return null;
     const url = Buffer.from(encodedUrl, 'base64url').toString();
-    return verifyParts(this.keys.click, [ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
+    return verifyParts(this.keys.click, [contactId, ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
   }
 
-  openPixel(ref: string): string {
-    return `${this.publicUrl}/o/${ref}/${signParts(this.keys.open, [ref])}.gif`;
+  openPixel(ref: string, contactId: number): string {
+    return `${this.publicUrl}/o/${contactId}/${ref}/${signParts(this.keys.open, [String(contactId), ref])}.gif`;
   }
 
-  verifyOpen(ref: string, sig: string): boolean {
-    return REF.test(ref) && verifyParts(this.keys.open, [ref], sig);
+  verifyOpen(contactId: string, ref: string, sig: string): boolean {
+    return REF.test(ref) && /^\d{1,15}$/.test(contactId) && verifyParts(this.keys.open, [contactId, ref], sig);
   }
 
   unsubscribe(s: LinkSubject): string {

@@ -48,3 +48,8 @@ export async function deleteSuppression(db: Db, id: number): Promise<boolean> {
 export async function forgetSuppressionAddresses(db: Db, emailHash: string): Promise<void> {
   await db.k.updateTable('suppressions').set({ email: null }).where('emailHash', '=', emailHash).execute();
 }
+
+/** Deletes one address's suppression for one reason (an unsubscribe-from-all the person has reversed). */
+export async function deleteSuppressionByReason(db: Db, emailHash: string, reason: SuppressionReason): Promise<void> {
+  await db.k.deleteFrom('suppressions').where('emailHash', '=', emailHash).where('reason', '=', reason).execute();
+}

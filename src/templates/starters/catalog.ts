@@ -41,11 +41,11 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
     topic: 'newsletter',
     locales: {
       en: {
-        subject: "Welcome to {{ store.name }}, {{ contact.first_name | default: 'friend' }}",
+        subject: 'Welcome to {{ store.name }}{% if contact.first_name %}, {{ contact.first_name }}{% endif %}',
         preheader: 'Thanks for joining us. Your code for a first order is inside.',
       },
       fa: {
-        subject: "{{ contact.first_name | default: 'دوست عزیز' }}، به {{ store.name }} خوش آمدید",
+        subject: '{% if contact.first_name %}{{ contact.first_name }}، {% endif %}به {{ store.name }} خوش آمدید',
         preheader: 'از همراهی\u200cتان خوشحالیم. کد تخفیف اولین خریدتان در این ایمیل است.',
       },
     },
@@ -62,21 +62,21 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
         preheader: 'Order updates, help from real people, and emails on your terms.',
       },
       fa: {
-        subject: 'خرید از {{ store.name }} چطور است؟',
+        subject: 'راهنمای خرید از {{ store.name }}',
         preheader: 'پیگیری سفارش، پاسخ به سؤال\u200cها و انتخاب ایمیل\u200cهایی که می\u200cخواهید.',
       },
     },
   },
   {
     key: 'welcome-3',
-    name: 'Welcome 3: customer favourites',
+    name: 'Welcome 3: customer favorites',
     description: 'About a week after welcome 1; shows a popular product (product.*) to help a new subscriber start.',
     kind: 'marketing',
     topic: 'newsletter',
     locales: {
       en: {
-        subject: 'Our customers’ favourites at {{ store.name }}',
-        preheader: 'Not sure where to start? Here is a piece people come back for.',
+        subject: 'Our customers’ favorites at {{ store.name }}',
+        preheader: 'Not sure where to start? Here’s a piece people come back for.',
       },
       fa: {
         subject: 'محبوب\u200cترین\u200cهای {{ store.name }}',
@@ -93,7 +93,7 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
     locales: {
       en: {
         subject: 'You left something in your cart',
-        preheader: 'Your cart at {{ store.name }} is saved for whenever you are ready.',
+        preheader: 'Your cart at {{ store.name }} is saved for whenever you’re ready.',
       },
       fa: {
         subject: 'سبد خریدتان منتظر شماست',
@@ -109,8 +109,8 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
     topic: 'newsletter',
     locales: {
       en: {
-        subject: 'Still thinking it over, {{ contact.first_name | default: "there" }}?',
-        preheader: 'Questions about delivery, returns or sizing? We are happy to help.',
+        subject: 'Still thinking it over{% if contact.first_name %}, {{ contact.first_name }}{% endif %}?',
+        preheader: 'Questions about delivery, returns or sizing? We’re happy to help.',
       },
       fa: {
         subject: 'هنوز برای خرید مردد هستید؟',
@@ -161,7 +161,7 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
     locales: {
       en: {
         subject: 'Order {{ order.number }} is on its way',
-        preheader: "{% if order.shipping.carrier %}It is travelling with {{ order.shipping.carrier }}. {% endif %}Track your parcel in one click.",
+        preheader: '{% if order.shipping.carrier %}It’s traveling with {{ order.shipping.carrier }}. {% endif %}Track your parcel in one click.',
       },
       fa: {
         subject: 'سفارش {{ order.number }} ارسال شد',
@@ -194,11 +194,11 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
     topic: 'newsletter',
     locales: {
       en: {
-        subject: "It has been a while, {{ contact.first_name | default: 'friend' }}",
-        preheader: 'Here is what is new at {{ store.name }} since your last visit.',
+        subject: 'It’s been a while{% if contact.first_name %}, {{ contact.first_name }}{% endif %}',
+        preheader: 'Here’s what’s new at {{ store.name }} since your last visit.',
       },
       fa: {
-        subject: "{{ contact.first_name | default: 'دوست عزیز' }}، مدتی است از شما بی\u200cخبریم",
+        subject: '{% if contact.first_name %}{{ contact.first_name }}، {% endif %}مدتی است از شما بی\u200cخبریم',
         preheader: 'ببینید از آخرین سرزدنتان چه چیزهای تازه\u200cای به {{ store.name }} آمده است.',
       },
     },
@@ -211,7 +211,7 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
     topic: 'newsletter',
     locales: {
       en: {
-        subject: 'What is new at {{ store.name }}',
+        subject: 'What’s new at {{ store.name }}',
         preheader: 'New arrivals, a customer favourite and a note from our team.',
       },
       fa: {

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { simpleParser } from 'mailparser';
+import { selectCapturedMessageByRef } from '../../db/queries/captured-messages.ts';
+import { selectTopicByKey } from '../../db/queries/topics.ts';
+import { createMemoryRateLimiter } from '../../lib/rate-limiter.ts';
+import { contactForLink, preferencesOf, savePreferences, unsubscribe } from '../../services/preferences.ts';
+import { recordClick, recordOpen, type Requester } from '../../services/tracking.ts';
+import type { RouteDeps } from '../server.ts';
+import { invalidLinkPage, langOf, preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.ts';
+
+// A transparent 1×1 GIF: the open pixel.
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+function requester(req: FastifyRequest): Requester {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
+}
+
+function html(reply: FastifyReply, status: number, body: string, csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"): FastifyReply {
+  return reply
+    .status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', csp)
+    .header('referrer-policy', 'no-referrer')
+    .send(body);
+}
+
+/** Form bodies (one-click unsubscribe, the preference form) as URLSearchParams; small and text only. */
+function acceptForms(app: FastifyInstance): void {
+  const parse = (_req: FastifyRequest, body: string, done: (err: Error | null, v?: unknown) => void) => done(null, new URLSearchParams(body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8192 }, parse);
+  // RFC 8058 allows multipart/form-data too; its content is not needed, only the POST itself.
+  app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 8192 }, (_r, _b, done) => done(null, new URLSearchParams()));
+}
+
+/**
+ * The public endpoints links in emails point at: click (/c), open pixel (/o), unsubscribe (/u,
+ * GET shows a confirmation page, POST unsubscribes at once per RFC 8058), the preference centre
+ * (/p) and the web version (/v). No API key: every link is signed instead. Rate-limited per IP.
+ */
+export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx }) => {
+  acceptForms(app);
+  const perIp = createMemoryRateLimiter(ctx.clock, 300, 60_000);
+  app.addHook('onRequest', async (req, reply) => {
+    if (!perIp.take(req.ip)) {
+      await reply.status(429).header('retry-after', '60').header('content-type', 'text/plain').send('Too many requests; try again in a minute.');
+    }
+  });
+  const hide = { schema: { hide: true } };
+
+  app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', hide, async (req, reply) => {
+    const target = await recordClick(ctx, { contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req));
+    if (!target) return html(reply, 404, invalidLinkPage());
+    return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target, 302);
+  });
+
+  app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', hide, async (req, reply) => {
+    const sig = req.params.sig.replace(/\.gif$/, '');
+    await recordOpen(ctx, { contactId: req.params.contact, ref: req.params.ref, sig }, requester(req));
+    // Always the pixel, genuine or not: a broken image in the reader's mail helps no one.
+    return reply.header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL);
+  });
+
+  app.get<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
+    const found = await contactForLink(ctx, 'unsubscribe', req.params.token);
+    if (!found) return html(reply, 404, invalidLinkPage());
+    const topic = found.subject.topicKey ? await selectTopicByKey(ctx.db, found.subject.topicKey) : undefined;
+    const prefs = ctx.composer.urls.preferences({ ...found.subject, topicKey: null });
+    return html(reply, 200, unsubscribeConfirmPage(langOf(found.contact.locale), found.contact.email, topic?.name ?? null, `/u/${req.params.token}`, prefs));
+  });
+
+  app.post<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
+    const found = await contactForLink(ctx, 'unsubscribe', req.params.token);
+    if (!found) return html(reply, 404, invalidLinkPage());
+    await unsubscribe(ctx, found.contact, found.subject, requester(req), 'unsubscribe_link');
+    const topic = found.subject.topicKey ? await selectTopicByKey(ctx.db, found.subject.topicKey) : undefined;
+    const prefs = ctx.composer.urls.preferences({ ...found.subject, topicKey: null });
+    return html(reply, 200, unsubscribedPage(langOf(found.contact.locale), found.contact.email, topic?.name ?? null, prefs));
+  });
+
+  app.get<{ Params: { token: string } }>('/p/:token', hide, async (req, reply) => {
+    const found = await contactForLink(ctx, 'preferences', req.params.token);
+    if (!found) return html(reply, 404, invalidLinkPage());
+    return html(reply, 200, preferencesPage(langOf(found.contact.locale), await preferencesOf(ctx, found.contact), `/p/${req.params.token}`, false));
+  });
+
+  app.post<{ Params: { token: string }; Body: URLSearchParams | undefined }>('/p/:token', hide, async (req, reply) => {
+    const found = await contactForLink(ctx, 'preferences', req.params.token);
+    if (!found) return html(reply, 404, invalidLinkPage());
+    const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
+    const view = await savePreferences(ctx, found.contact, found.subject, { subscribed: form.getAll('topic'), unsubscribeAll: form.get('unsubscribe_all') === '1' }, requester(req));
+    return html(reply, 200, preferencesPage(langOf(found.contact.locale), view, `/p/${req.params.token}`, true));
+  });
+
+  app.get<{ Params: { ref: string; sig: string } }>('/v/:ref/:sig', hide, async (req, reply) => {
+    if (!ctx.composer.urls.verifyView(req.params.ref, req.params.sig)) return html(reply, 404, invalidLinkPage());
+    const stored = await selectCapturedMessageByRef(ctx.db, req.params.ref);
+    if (!stored) return html(reply, 404, invalidLinkPage());
+    const parsed = await simpleParser(stored.raw);
+    // The web version shows the email's own images; scripts stay off.
+    const body = typeof parsed.html === 'string' ? parsed.html : `<pre>${(parsed.text ?? '').replace(/</g, '&lt;')}</pre>`;
+    return html(reply, 200, body, "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'");
+  });
+};
