@@ -28,9 +28,10 @@ export interface CompiledVariant {
 }
 
 // A hidden preheader right after <body>: the preview line inboxes show next to the subject.
-// The zero-width padding keeps clients from pulling body text into the preview.
+// The zero-width padding keeps clients from pulling body text into the preview. No colour or
+// tiny font: SpamAssassin scores those as hidden text (HTML_FONT_LOW_CONTRAST, FONT_INVIS_*).
 const PREHEADER_BLOCK =
-  '<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all">{{ preheader }}' +
+  '<div style="display:none;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all">{{ preheader }}' +
   '&#8204;&nbsp;'.repeat(40) +
   '</div>';
 
@@ -60,9 +61,10 @@ export async function compileVariant(src: VariantSource, dir: 'ltr' | 'rtl', lan
     }
     html = juice(src.body, { preserveMediaQueries: true, removeStyleTags: false });
   }
-  html = setDocumentDirection(html, dir, lang);
+  html = instrumentLinks(setDocumentDirection(html, dir, lang));
   const text = src.textBody ?? htmlToTextTemplate(html);
   html = html.replace(/<body([^>]*)>/i, (m) => `${m}${PREHEADER_BLOCK}`);
+  html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${PIXEL_SLOT}</body>`) : html + PIXEL_SLOT;
   return { ok: true, value: { html, text } };
 }
 
@@ -84,6 +86,27 @@ export function checkLiquid(liquid: Liquid, parts: Record<string, string>): Temp
 /** Removes <link rel="stylesheet"> and CSS @import (mj-font, or fonts an author names). */
 function stripExternalCss(html: string): string {
   return html.replace(/<link\b[^>]*rel=["']?stylesheet["']?[^>]*>\s*/gi, '').replace(/@import\s+url\([^)]*\)\s*;?/gi, '');
+}
+
+/** Where composition puts the open pixel (or nothing, when opens are not tracked). */
+const PIXEL_SLOT = '{{ __pixel }}';
+
+// Links Chapar makes itself stay direct; so do mail, phone and in-page links.
+const UNTRACKED = /^(mailto:|tel:|sms:|#)|\b(unsubscribe_url|preferences_url|view_in_browser_url)\b/i;
+
+/**
+ * Marks every link for tracking once, at compile time: its href becomes a Liquid expression ending
+ * in the `track_link` filter, which signs it (and adds UTM) during the per-recipient render. The
+ * generated text part inherits the same expressions, so its links are tracked too.
+ */
+function instrumentLinks(html: string): string {
+  return html.replace(/(<a\b[^>]*?\shref=)(?:"([^"]*)"|'([^']*)')/gi, (whole, before: string, dq: string | undefined, sq: string | undefined) => {
+    const value = (dq ?? sq ?? '').trim();
+    if (value === '' || UNTRACKED.test(value)) return whole;
+    const single = /^\{\{-?([^{}]*?)-?\}\}$/.exec(value);
+    const expr = single ? `{{ ${single[1]!.trim()} | track_link }}` : `{% capture __href %}${value}{% endcapture %}{{ __href | track_link }}`;
+    return `${before}"${expr.replace(/"/g, "'")}"`;
+  });
 }
 
 // Readers of right-to-left languages need dir="rtl" on the document so that mail clients lay the

@@ -3,7 +3,7 @@ import type { Liquid, Template } from 'liquidjs';
 import { AppError } from '../lib/errors.ts';
 import { renderParsed, type ReaderFormat } from './liquid.ts';
 import type { Utm } from '../domain/templates.ts';
-import { addUtm, isTrackable, rewriteHtmlLinks } from './links.ts';
+import { addUtm, decodeEntities, encodeAttr, isTrackable } from './links.ts';
 import type { TrackingUrls } from './tracking-urls.ts';
 
 /** What the store tells its readers and how it sends: from the store settings. */
@@ -107,16 +107,15 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
     view_in_browser_url: engine.urls.viewInBrowser(ref),
   };
   const data = { ...req.context, contact: recipient.contact, store: storeData(store), ...links };
-  const subjectText = (await renderParsed(engine.liquid, variant.subject, data, recipient.format)).trim();
-  const preheaderText = (await renderParsed(engine.liquid, variant.preheader, data, recipient.format)).trim();
-  let html = await renderParsed(engine.liquid, variant.html, { ...escapeDeep(data), preheader: escapeHtml(preheaderText) }, recipient.format);
-  let text = await renderParsed(engine.liquid, variant.text, { ...data, preheader: preheaderText }, recipient.format);
+  const subjectText = renderParsed(engine.liquid, variant.subject, data, recipient.format).trim();
+  const preheaderText = renderParsed(engine.liquid, variant.preheader, data, recipient.format).trim();
 
-  // Our own links (unsubscribe, preferences, web version) stay direct: tracking them helps no one.
+  // Links are marked at compile time; here each destination becomes a signed click URL with UTM
+  // (the same one in HTML and text). Our own links (unsubscribe, preferences, web version) stay direct.
   const own = new Set(Object.values(links));
   const tracked = new Map<string, string>();
-  const rewrite = (url: string): string | null => {
-    if (own.has(url) || !isTrackable(url)) return null;
+  const track = (url: string): string => {
+    if (own.has(url) || !isTrackable(url)) return url;
     let out = tracked.get(url);
     if (!out) {
       const withUtm = addUtm(url, template.utm);
@@ -125,12 +124,16 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
     }
     return out;
   };
-  html = rewriteHtmlLinks(html, rewrite);
-  text = rewriteTextLinks(text, tracked);
-  if (template.trackOpens) {
-    const pixel = `<img src="${engine.urls.openPixel(ref, recipient.contactId)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
-    html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${pixel}</body>`) : html + pixel;
-  }
+  const pixel = template.trackOpens
+    ? `<img src="${engine.urls.openPixel(ref, recipient.contactId)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`
+    : '';
+  const html = renderParsed(engine.liquid, variant.html, { ...escapeDeep(data), preheader: escapeHtml(preheaderText), __pixel: pixel }, {
+    format: recipient.format,
+    link: (raw) => encodeAttr(track(decodeEntities(raw))),
+  });
+  const text = renderParsed(engine.liquid, variant.text, { ...data, preheader: preheaderText, __pixel: '' }, { format: recipient.format, link: track })
+    // Filters that emit HTML (newline_to_br) inside a generated text part.
+    .replace(/<br\s*\/?>/gi, '\n');
 
   for (const [field, value] of [['subject', subjectText], ['fromName', variant.fromName], ['fromEmail', variant.fromEmail], ['replyTo', variant.replyTo ?? ''], ['to', recipient.email]] as const) {
     if (CRLF.test(value)) throw new AppError('validation_failed', `${field}: contains a line break, which would inject mail headers`, [{ field, message: 'contains a line break' }]);
@@ -139,7 +142,7 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
 
   const headers: [string, string][] = [];
   if (marketing) {
-    const token = engine.urls.token('unsubscribe', subject);
+    const token = links.unsubscribe_url.slice(links.unsubscribe_url.lastIndexOf('/') + 1);
     headers.push(['List-Unsubscribe', `<${links.unsubscribe_url}>, <mailto:unsubscribe+${token}@${store.bounceDomain}>`]);
     headers.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
   }
@@ -187,14 +190,6 @@ function feedbackId(stream: string, templateKey: string, kind: string, sender: s
 
 function storeData(s: StoreProfile): Record<string, unknown> {
   return { name: s.name, url: s.url, address: s.address, logo_url: s.logoUrl, support_email: s.supportEmail };
-}
-
-function rewriteTextLinks(text: string, tracked: ReadonlyMap<string, string>): string {
-  if (tracked.size === 0) return text;
-  // Longest first, so a URL that is a prefix of another is not replaced inside it.
-  const urls = [...tracked.keys()].sort((a, b) => b.length - a.length);
-  const pattern = new RegExp(urls.map((u) => u.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return text.replace(pattern, (u) => tracked.get(u) ?? u);
 }
 
 /** HTML-escapes every string in the data, so no value can inject markup into the HTML part. */

@@ -13,8 +13,15 @@ export interface ReaderFormat {
   timezone: string;
 }
 
-/** The key under which each render carries the reader's format for the filters (not a template variable anyone documents). */
-const FORMAT_KEY = '__reader';
+/** What one render call gives the filters besides the data: the reader's format and the link tracker. */
+export interface RenderEnv {
+  format: ReaderFormat;
+  /** Turns a link's destination into what the email should carry (signed click URL, UTM); identity when absent. */
+  link?: (url: string) => string;
+}
+
+/** The key under which each render carries its RenderEnv (not a template variable anyone documents). */
+const ENV_KEY = '__env';
 
 /** Limits that keep one template from hurting the sender: parse size, render time, memory. */
 export interface RenderLimits {
@@ -25,8 +32,12 @@ export interface RenderLimits {
 
 export const DEFAULT_LIMITS: RenderLimits = { parseLimit: 1_000_000, renderLimitMs: 1000, memoryLimit: 10_000_000 };
 
+function env(ctx: FilterImpl): RenderEnv | undefined {
+  return ctx.context.getSync([ENV_KEY]) as RenderEnv | undefined;
+}
+
 function reader(ctx: FilterImpl): ReaderFormat {
-  return (ctx.context.getSync([FORMAT_KEY]) as ReaderFormat | undefined) ?? { locale: 'en', currency: 'USD', timezone: 'UTC' };
+  return env(ctx)?.format ?? { locale: 'en', currency: 'USD', timezone: 'UTC' };
 }
 
 /**
@@ -68,10 +79,22 @@ export function createLiquid(limits: RenderLimits = DEFAULT_LIMITS, partials: Re
     const n = Number(value);
     return Number.isFinite(n) ? new Intl.NumberFormat(reader(this).locale, { maximumFractionDigits: digits ?? 2 }).format(n) : '';
   });
+  // Added to every link at compile time (see compile.ts), so link tracking happens inside the one
+  // render pass instead of a second scan of each message's HTML.
+  liquid.registerFilter('track_link', function (this: FilterImpl, value: unknown) {
+    const url = String(value ?? '').trim();
+    const link = env(this)?.link;
+    return link ? link(url) : url;
+  });
   return liquid;
 }
 
-/** Renders a parsed template with the data and the reader's format. */
-export function renderParsed(liquid: Liquid, template: Template[], data: Record<string, unknown>, format: ReaderFormat): Promise<string> {
-  return liquid.render(template, { ...data, [FORMAT_KEY]: format });
+/**
+ * Renders a parsed template with the data and the reader's format. Synchronous on purpose: every
+ * filter here is synchronous and the data is in memory, and liquidjs's async path spends most of
+ * its time wrapping each node in promises (measured: bench:render).
+ */
+export function renderParsed(liquid: Liquid, template: Template[], data: Record<string, unknown>, format: ReaderFormat | RenderEnv): string {
+  const renderEnv: RenderEnv = 'format' in format ? format : { format };
+  return liquid.renderSync(template, { ...data, [ENV_KEY]: renderEnv });
 }
