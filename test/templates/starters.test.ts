@@ -1,21 +1,13 @@
 // Every starter template, in every locale, compiled and rendered the way a real send does it:
 // MJML once (strict), then Liquid with a realistic English or Persian contact, then a text part
 // and a MIME message that SpamAssassin scores. The scores must stay below 2.0 (issue 3).
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { convert } from 'html-to-text';
 import mjml2html from 'mjml';
-import MailComposer from 'nodemailer/lib/mail-composer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { missingMarketingFooter } from '../../src/domain/templates.ts';
 import { createLiquid, renderParsed, type ReaderFormat } from '../../src/templates/liquid.ts';
 import { STARTER_LOCALES, STARTER_TEMPLATES, loadStarterBody, type StarterLocale, type StarterTemplate } from '../../src/templates/starters/catalog.ts';
 
-const SPAMASSASSIN = '/usr/bin/spamassassin';
-const SPAM_LIMIT = 2.0;
 
 const FORMATS: Record<StarterLocale, ReaderFormat> = {
   en: { locale: 'en', currency: 'USD', timezone: 'America/New_York' },
@@ -112,10 +104,6 @@ const SAMPLES: Record<StarterLocale, Record<string, unknown>> = {
     ...LINKS,
   },
 };
-
-/** The same hidden preview block the compiler puts after <body>, so the spam score sees what readers get. */
-const preheaderBlock = (text: string) =>
-  `<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all">${text}${'&#8204;&nbsp;'.repeat(40)}</div>`;
 
 /** The text part as the composer makes it: links kept as "label [url]", images left out. */
 function toText(html: string): string {
@@ -334,71 +322,4 @@ describe('content by product category', () => {
   });
 });
 
-/** Turns one rendered starter into the message a store would send, headers and all. */
-async function buildMessage(r: Rendered, n: number): Promise<Buffer> {
-  const sample = SAMPLES[r.locale];
-  const contact = sample.contact as { email: string; first_name: string; last_name: string };
-  const store = sample.store as { name: string };
-  const html = r.html.replace(/<body([^>]*)>/i, (m) => `${m}${preheaderBlock(r.preheader)}`);
-  const headers: Record<string, { prepared: boolean; value: string }> = {};
-  if (r.template.kind === 'marketing') {
-    headers['List-Unsubscribe'] = { prepared: true, value: `<${LINKS.unsubscribe_url}>, <mailto:unsubscribe@shop.example?subject=tok>` };
-    headers['List-Unsubscribe-Post'] = { prepared: true, value: 'List-Unsubscribe=One-Click' };
-  }
-  const composer = new MailComposer({
-    from: { name: store.name, address: 'shop@shop.example' },
-    to: { name: `${contact.first_name} ${contact.last_name}`, address: contact.email },
-    subject: r.subject,
-    text: r.text,
-    html,
-    date: new Date(),
-    messageId: `<m${Date.now().toString(36)}${n}.${r.template.key}@shop.example>`,
-    textEncoding: 'quoted-printable',
-    headers,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
-  return composer.compile().build();
-}
-
-// Scores many messages in one Perl process, with the same rules and settings as
-// `spamassassin -L -t` (local tests only); starting SpamAssassin once per message takes seconds.
-// Bayes is off so a run never trains the machine's database (untrained, it scores nothing anyway).
-const SCORER = `
-use strict; use warnings; use Mail::SpamAssassin;
-my $sa = Mail::SpamAssassin->new({ local_tests_only => 1, post_config_text => "use_bayes 0\\nbayes_auto_learn 0\\n" });
-for my $file (@ARGV) {
-  open(my $fh, '<', $file) or die "$file: $!";
-  my $msg = $sa->parse($fh);
-  my $status = $sa->check($msg);
-  printf "%s\\t%.1f\\t%s\\n", $file, $status->get_score(), $status->get_names_of_tests_hit_with_scores();
-  $status->finish(); $msg->finish(); close($fh);
-}`;
-
-describe('SpamAssassin', () => {
-  const installed = existsSync(SPAMASSASSIN);
-  if (!installed) console.log(`[starters] SpamAssassin check SKIPPED: ${SPAMASSASSIN} is not installed (apt-get install spamassassin).`);
-  let dir = '';
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it.skipIf(!installed)(`scores every starter below ${SPAM_LIMIT} in English and Persian`, async () => {
-    dir = mkdtempSync(join(tmpdir(), 'chapar-starters-'));
-    const files = new Map<string, string>();
-    let n = 0;
-    for (const { id } of cases) {
-      const file = join(dir, `${id}.eml`);
-      writeFileSync(file, await buildMessage(get(id), n++));
-      files.set(file, id);
-    }
-    const { stdout } = await promisify(execFile)('perl', ['-e', SCORER, ...files.keys()], { maxBuffer: 1 << 20, timeout: 55_000 });
-    const scores = stdout.trim().split('\n').map((line) => {
-      const [file = '', score = '', tests = ''] = line.split('\t');
-      return { id: files.get(file) ?? file, score: Number(score), tests };
-    });
-    console.log(`[starters] SpamAssassin scores (limit ${SPAM_LIMIT}):\n${scores.map((s) => `  ${s.id.padEnd(24)} ${s.score.toFixed(1).padStart(5)}  ${s.tests}`).join('\n')}`);
-    expect(scores).toHaveLength(cases.length);
-    expect(scores.filter((s) => !(s.score < SPAM_LIMIT))).toEqual([]);
-  });
-});
+// SpamAssassin and MIME checks run on the real send path: test/templates/starter-messages.test.ts.
