@@ -8,7 +8,7 @@ import { registerServe } from './cli/serve.ts';
 import { registerTopics } from './cli/topics.ts';
 import { AppError } from './lib/errors.ts';
 
-/** Runs the `chapar` command line; returns the exit code. */
+/** Runs the `chapar` command line; returns the exit code (0 ok, 1 failed, 2 usage or validation error, 3 import with rejected rows). */
 export async function main(argv: string[], io: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const program = new Command('chapar')
     .description('Chapar: email marketing and transactional email for online stores')
@@ -21,11 +21,13 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerTopics(program, io);
   registerContacts(program, io);
   for (const c of program.commands) c.exitOverride();
+  io.exitCode = undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return io.exitCode ?? 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // --help and --version end with code 0; every other commander error is a usage error (2).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof AppError) {
       io.stderr.write(`error: ${err.message}\n`);
       return 2;

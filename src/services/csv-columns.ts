@@ -58,9 +58,11 @@ export function resolveColumn(header: string, mapping: Readonly<Record<string, s
   if (alias) return alias;
   const camel = PROFILE_FIELDS.find((f) => f === name);
   if (camel) return { kind: 'profile', field: camel };
-  const prefixed = /^(topic|attr|external_id)[.:](.+)$/.exec(name.trim());
+  // The prefix is matched in any case ("Topic.newsletter" is still a topic column, not an attribute).
+  const prefixed = /^(topic|attr|external_id)[.:](.+)$/i.exec(name.trim());
   if (prefixed) {
-    const [, kind, rest] = prefixed as unknown as [string, string, string];
+    const [, prefix, rest] = prefixed as unknown as [string, string, string];
+    const kind = prefix.toLowerCase();
     if (kind === 'topic') return TOPIC_KEY.test(rest) ? { kind: 'topic', key: rest } : `"${rest}" is not a topic key`;
     if (kind === 'external_id') return /^[a-z][a-z0-9_-]{0,31}$/.test(rest) ? { kind: 'external_id', source: rest } : `"${rest}" is not a source name`;
     return ATTRIBUTE_NAME.test(rest) ? { kind: 'attribute', name: rest } : `"${rest}" is not a valid attribute name`;
