@@ -46,18 +46,17 @@ export interface Template extends TemplateInput {
 export const TEMPLATE_KEY = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /**
- * Picks the variant for a reader's locale: the exact locale (fa-IR), then its language (fa),
- * then the template's default. Returns the chosen locale key.
+ * Picks the variant for a reader's locale: the exact locale (fa-IR), then its language (fa);
+ * failing that, the store's default locale the same way, then the template's default.
  */
-export function pickVariantLocale(available: readonly string[], wanted: string | null, fallback: string): string {
-  if (wanted) {
-    const exact = available.find((l) => l.toLowerCase() === wanted.toLowerCase());
+export function pickVariantLocale(available: readonly string[], wanted: string | null, storeDefault: string, templateDefault: string): string {
+  const match = (want: string): string | undefined => {
+    const exact = available.find((l) => l.toLowerCase() === want.toLowerCase());
     if (exact) return exact;
-    const lang = wanted.split('-')[0]!.toLowerCase();
-    const byLang = available.find((l) => l.toLowerCase() === lang) ?? available.find((l) => l.split('-')[0]!.toLowerCase() === lang);
-    if (byLang) return byLang;
-  }
-  return available.includes(fallback) ? fallback : available[0]!;
+    const lang = want.split('-')[0]!.toLowerCase();
+    return available.find((l) => l.toLowerCase() === lang) ?? available.find((l) => l.split('-')[0]!.toLowerCase() === lang);
+  };
+  return (wanted ? match(wanted) : undefined) ?? match(storeDefault) ?? (available.includes(templateDefault) ? templateDefault : available[0]!);
 }
 
 /**

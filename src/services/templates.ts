@@ -144,7 +144,7 @@ export async function renderTemplate(ctx: ServiceContext, key: string, req: Rend
     contact = await selectContact(ctx.db, req.contactId);
     if (!contact) throw new AppError('not_found', `contact ${req.contactId} does not exist`, [{ field: 'contactId', message: 'no such contact' }]);
   }
-  const locale = pickVariantLocale(template.variants.map((v) => v.locale), req.locale ?? contact?.locale ?? null, template.defaultLocale);
+  const locale = pickVariantLocale(template.variants.map((v) => v.locale), req.locale ?? contact?.locale ?? null, store.defaultLocale, template.defaultLocale);
   const variant = template.variants.find((v) => v.locale === locale)!;
   contact ??= sampleContact(locale, now);
   const recipient = recipientFor(contact, store);

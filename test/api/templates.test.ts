@@ -72,6 +72,15 @@ describe.each(DIALECTS)('templates API on %s', (dialect) => {
     expect(page.body).toContain('width="375"');
   });
 
+  it('a template that loops forever or overflows at render time fails with an error, not a hang', async () => {
+    const loop = '<mjml><mj-body><mj-section><mj-column><mj-text>{% for i in (1..50000000) %}{{ i }}{% endfor %}</mj-text></mj-column></mj-section></mj-body></mjml>';
+    const saved = await t.request({ method: 'POST', url: '/api/v1/templates', body: { key: 'loop', name: 'Loop', kind: 'transactional', defaultLocale: 'en', variants: { en: variant(loop) } } });
+    expect(saved.status).toBe(201);
+    const r = await t.request({ method: 'POST', url: '/api/v1/templates/loop/preview', body: {} });
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(/could not be rendered.*limit/i);
+  });
+
   it('test-sends one copy through the capture transport', async () => {
     const r = await t.request({ method: 'POST', url: '/api/v1/templates/promo/test-send', body: { to: 'qa@shop.example' } });
     expect(r.status).toBe(200);
