@@ -104,6 +104,7 @@ export function validateContactInput(input: ContactInput, opts: { requireEmail: 
     for (const [source, id] of Object.entries(input.externalIds)) {
       if (!SOURCE_NAME.test(source)) fail(`externalIds/${source}`, 'source names are lower-case letters, digits, - and _');
       else if (id.trim() === '' || id.length > 128) fail(`externalIds/${source}`, 'must be 1 to 128 characters');
+      else if (/[\u0000-\u001F\u007F]/.test(id)) fail(`externalIds/${source}`, 'contains control characters');
     }
     out.externalIds = Object.fromEntries(Object.entries(input.externalIds).map(([s, id]) => [s, id.trim()]));
   }
@@ -111,7 +112,10 @@ export function validateContactInput(input: ContactInput, opts: { requireEmail: 
     for (const name of Object.keys(input.attributes)) {
       if (!ATTRIBUTE_NAME.test(name)) fail(`attributes/${name}`, 'attribute names start with a letter or _ and hold only letters, digits and _ (at most 64)');
     }
-    if (Buffer.byteLength(JSON.stringify(input.attributes)) > MAX_ATTRIBUTES_BYTES) {
+    const json = JSON.stringify(input.attributes);
+    // PostgreSQL cannot store U+0000 in text or JSONB; refuse it here rather than fail the batch.
+    if (json.includes('\\u0000')) fail('attributes', 'contain a NUL character (U+0000)');
+    if (Buffer.byteLength(json) > MAX_ATTRIBUTES_BYTES) {
       fail('attributes', `are larger than ${MAX_ATTRIBUTES_BYTES} bytes as JSON`);
     }
     out.attributes = input.attributes;

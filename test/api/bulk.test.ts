@@ -52,6 +52,24 @@ describe.each(DIALECTS)('bulk upsert and body limits on %s', (dialect) => {
     expect(list.json.items[0]).toMatchObject({ firstName: 'One', lastName: 'Uno', locale: 'fa', attributes: { score: 9 } });
   });
 
+  it('counts created and updated exactly, even when the clock has not moved', async () => {
+    const body = { contacts: [{ email: 'same-ms-1@example.com' }, { email: 'same-ms-2@example.com' }] };
+    expect((await t.request({ method: 'POST', url: '/api/v1/contacts/bulk', body })).json).toMatchObject({ created: 2, updated: 0 });
+    expect((await t.request({ method: 'POST', url: '/api/v1/contacts/bulk', body })).json).toMatchObject({ created: 0, updated: 2 });
+    const r = await t.request({ method: 'POST', url: '/api/v1/contacts/bulk', body: { contacts: [{ email: 'same-ms-3@example.com' }, { email: 'SAME-MS-3@example.com' }, { email: 'same-ms-1@example.com' }] } });
+    expect(r.json).toMatchObject({ created: 1, updated: 1 });
+    expect(r.json.results.map((x: { created: boolean }) => x.created)).toEqual([true, true, false]);
+  });
+
+  it('rejects a NUL character (which PostgreSQL cannot store) in that row only', async () => {
+    const r = await t.request({ method: 'POST', url: '/api/v1/contacts/bulk', body: { contacts: [{ email: 'nul@example.com', attributes: { a: 'x\u0000y' } }, { email: 'nul-ext@example.com', externalIds: { shop: 'a\u0000' } }, { email: 'fine@example.com' }] } });
+    expect(r.status).toBe(200);
+    expect(r.json.created).toBe(1);
+    expect(r.json.rejected.map((x: { errors: { field: string }[] }) => x.errors[0]!.field)).toEqual(['contacts/0/attributes', 'contacts/1/externalIds/shop']);
+    const one = await t.request({ method: 'POST', url: '/api/v1/contacts', body: { email: 'nul2@example.com', attributes: { a: 'x\u0000y' } } });
+    expect(one.status).toBe(400);
+  });
+
   it('refuses a second address claiming the same external id, storing the others', async () => {
     const r = await t.request({
       method: 'POST',

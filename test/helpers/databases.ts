@@ -31,17 +31,26 @@ export async function openTestDatabase(dialect: DialectName, opts: { file?: stri
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
   const db = openDatabase({ url, schema, poolSize: 4 });
-  await migrateToLatest(db);
+  const dropSchema = async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`DROP SCHEMA ${schema} CASCADE`);
+    await c.end();
+  };
+  try {
+    await migrateToLatest(db);
+  } catch (err) {
+    await db.close();
+    await dropSchema();
+    throw err;
+  }
   return {
     ...db,
     url,
     schema,
     async close() {
       await db.close();
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA ${schema} CASCADE`);
-      await c.end();
+      await dropSchema();
     },
   };
 }

@@ -184,14 +184,17 @@ function upsertSql(dialect: DialectName, n: number): string {
     `INSERT INTO contacts (${UPSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ` +
     `ON CONFLICT (email_key) DO UPDATE SET ${['first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone'].map(keep).join(', ')}, ` +
     `attributes = ${mergeAttributesSql(dialect, 'contacts.attributes', 'excluded.attributes')}, updated_at = excluded.updated_at ` +
-    `RETURNING id, email_key AS "emailKey", created_at AS "createdAt"`;
+    // PostgreSQL tells an insert from an update by xmax; SQLite by the id (see upsertContactRows).
+    (dialect === 'postgres' ? `RETURNING id, email_key AS "emailKey", (xmax = 0) AS "inserted"` : `RETURNING id, email_key AS "emailKey"`);
   upsertSqlCache.set(cacheKey, text);
   return text;
 }
 
 /**
  * Inserts or updates up to UPSERT_BATCH contacts by email key in one statement (keys must be
- * distinct). Returns each row's id and whether it was created now. Changes `contacts` only.
+ * distinct). Returns each row's id and whether this statement created it. Changes `contacts` only.
+ * On SQLite call it inside a transaction (storeContactBatch does): the created test relies on
+ * no other writer between reading the highest id and the insert, which SQLite's single writer lock gives.
  */
 export async function upsertContactRows(db: Db, rows: readonly UpsertRow[], now: number): Promise<{ id: number; emailKey: string; created: boolean }[]> {
   if (rows.length === 0) return [];
@@ -199,9 +202,10 @@ export async function upsertContactRows(db: Db, rows: readonly UpsertRow[], now:
   for (const r of rows) {
     params.push(r.email, r.emailKey, r.emailDomain, r.firstName, r.lastName, r.locale, r.timezone, r.currency, r.phone, toJsonColumn(r.attributes), now, now);
   }
-  const result = await db.k.executeQuery<{ id: number; emailKey: string; createdAt: number }>(CompiledQuery.raw(upsertSql(db.dialect, rows.length), params));
-  // created_at is only written on insert, so a row whose created_at is this batch's time is new.
-  return result.rows.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: Number(r.createdAt) === now }));
+  // AUTOINCREMENT ids only grow, so on SQLite a returned id above the previous highest is a new row.
+  const before = db.dialect === 'sqlite' ? Number((await db.k.selectFrom('contacts').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst())?.m ?? 0) : 0;
+  const result = await db.k.executeQuery<{ id: number; emailKey: string; inserted?: boolean }>(CompiledQuery.raw(upsertSql(db.dialect, rows.length), params));
+  return result.rows.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: db.dialect === 'postgres' ? r.inserted === true : Number(r.id) > before }));
 }
 
 function stripNulls(attrs: Record<string, unknown>): Record<string, unknown> {
