@@ -32,7 +32,7 @@ if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
 const variant: PreparedVariant = {
   locale: 'en', fromName: 'Kaveh Shop', fromEmail: 'hello@shop.example', replyTo: null,
   subject: liquid.parse(starter.locales.en.subject), preheader: liquid.parse(starter.locales.en.preheader),
-  html: liquid.parse(compiled.value.html), text: liquid.parse(compiled.value.text),
+  html: liquid.parse(compiled.value.html), text: null,
 };
 const context = sampleContext('en', 'USD', Date.now(), store.url);
 const contact = (i: number) => ({ id: i, email: `customer${i}@example.com`, first_name: `Name${i}`, last_name: 'Doe', locale: 'en', currency: 'USD', attributes: {} });

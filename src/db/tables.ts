@@ -113,7 +113,6 @@ export interface TemplateVariantsTable {
   body: string;
   textBody: string | null;
   compiledHtml: string;
-  compiledText: string;
   version: number;
   updatedAt: number;
 }

@@ -75,7 +75,7 @@ function toJson(t: StoredTemplate) {
     ...t,
     createdAt: isoTime(t.createdAt),
     updatedAt: isoTime(t.updatedAt),
-    variants: Object.fromEntries(t.variants.map(({ id: _i, templateId: _t, compiledHtml: _h, compiledText: _x, ...v }) => [v.locale, v])),
+    variants: Object.fromEntries(t.variants.map(({ id: _i, templateId: _t, compiledHtml: _h, ...v }) => [v.locale, v])),
   };
 }
 

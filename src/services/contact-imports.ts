@@ -1,5 +1,3 @@
-import { isUtf8 } from 'node:buffer';
-import { parse, CsvError } from 'csv-parse';
 import type { Db } from '../db/database.ts';
 import type { ConsentEvidence, SubscriptionStatus, Topic } from '../domain/consent.ts';
 import { validateContactInput, type ContactInput } from '../domain/contacts.ts';
@@ -7,6 +5,7 @@ import { AppError, type ErrorDetail } from '../lib/errors.ts';
 import { storeContactBatch, type BatchRow } from './contact-batches.ts';
 import type { ServiceContext } from './context.ts';
 import { parseAttributeCell, parseTopicCell, resolveColumn, type ColumnTarget } from './csv-columns.ts';
+import { CsvReadError, readCsvRecords } from './csv-records.ts';
 import { resolveTopics } from './topics.ts';
 
 export interface ImportOptions {
@@ -74,9 +73,9 @@ export async function importContactsCsv(ctx: ServiceContext, input: AsyncIterabl
     hooks.onProgress?.({ bytes: report.bytes, rows: report.rows, stored: report.stored, rejected: report.rejected });
   };
 
-  let stop: ImportStop | undefined;
+  let stop: CsvReadError | undefined;
   try {
-    for await (const records of readCsvRecords(input, opts.delimiter ?? ',', (n) => (report.bytes = n))) {
+    for await (const records of readCsvRecords(input, { delimiter: opts.delimiter ?? ',', onBytes: (n) => (report.bytes = n) })) {
       for (const { fields, line } of records) {
         if (!columns) {
           columns = resolveHeader(fields, opts.mapping ?? {});
@@ -99,7 +98,7 @@ export async function importContactsCsv(ctx: ServiceContext, input: AsyncIterabl
       }
     }
   } catch (err) {
-    if (!(err instanceof ImportStop)) throw err;
+    if (!(err instanceof CsvReadError)) throw err;
     stop = err;
   }
   if (!columns && !stop) throw new AppError('validation_failed', 'the file is empty: expected a header line with an email column', [{ field: 'line 1', message: 'is missing' }]);
@@ -216,209 +215,4 @@ class CreationCounter {
     }
     return n;
   }
-}
-
-/** One CSV record as text, with the line it starts on (1-based, lines as an editor counts them). */
-interface CsvRecord {
-  fields: string[];
-  line: number;
-}
-
-/** Why the file could not be read to its end. */
-class ImportStop extends Error {
-  constructor(message: string, readonly line?: number) {
-    super(message);
-  }
-}
-
-// A record longer than this is a quote left open, not data; stop before it eats the whole file.
-const MAX_RECORD_CHARS = 1 << 20;
-
-/**
- * Reads records in file order, a chunk's worth at a time. Bytes are checked as UTF-8 before the
- * parser sees them (csv-parse would turn broken bytes into U+FFFD and store mangled names), and
- * a problem is thrown only after every record before it has been yielded, so the import stores
- * exactly the rows before the problem. Line numbers are counted here: csv-parse's count is off
- * when a CRLF sits inside a record.
- */
-async function* readCsvRecords(input: AsyncIterable<Buffer | string>, delimiter: string, onBytes: (n: number) => void): AsyncGenerator<CsvRecord[]> {
-  const records: CsvRecord[] = [];
-  let breaks = 0; // line breaks inside and between the records parsed so far
-  let failure: unknown;
-  const parser = parse({
-    delimiter,
-    bom: true,
-    raw: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    record_delimiter: ['\r\n', '\n', '\r'],
-    max_record_size: MAX_RECORD_CHARS,
-    on_record: (value: unknown) => {
-      // With `raw`, a record comes as its fields and its text, led by the blank lines skipped before it.
-      const { record, raw } = value as { record: string[]; raw: string };
-      records.push({ fields: record, line: breaks + leadingBreaks(raw) + 1 });
-      breaks += countBreaks(raw);
-      return null;
-    },
-  });
-  parser.on('error', (err) => (failure ??= err));
-  parser.resume();
-  const feed = (bytes: Buffer) => new Promise<void>((resolve) => parser.write(bytes, () => resolve()));
-  // csv-parse holds back a record's last bytes to look for a CRLF; at a broken byte, filler lets out
-  // a record that ends just before it. The filler only joins the broken record, which is never read.
-  const filler = Buffer.from(delimiter === 'x' ? 'yyyyyyyy' : 'xxxxxxxx');
-  const utf8 = new Utf8Check();
-  const chunks = readChunks(input);
-  try {
-    for (;;) {
-      const next = await chunks.next();
-      const { valid, error } = next.done ? utf8.end() : utf8.check(next.value);
-      if (valid.length > 0) await feed(valid);
-      if (error) await feed(filler);
-      onBytes(utf8.bytes);
-      if (records.length > 0) yield records.splice(0);
-      if (failure) throw describeCsvFailure(failure, breaks);
-      if (error) throw error;
-      if (next.done) break;
-    }
-    await new Promise<void>((resolve) => {
-      parser.once('finish', resolve);
-      parser.once('error', () => resolve());
-      parser.end();
-    });
-    if (records.length > 0) yield records.splice(0);
-    if (failure) throw describeCsvFailure(failure, breaks);
-  } finally {
-    parser.destroy();
-    await chunks.return(undefined);
-  }
-}
-
-async function* readChunks(input: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of input) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-  } catch (err) {
-    throw new ImportStop(`the file could not be read: ${(err as Error).message}`);
-  }
-}
-
-function describeCsvFailure(err: unknown, breaks: number): ImportStop {
-  if (err instanceof ImportStop) return err;
-  if (!(err instanceof CsvError)) return new ImportStop(`the file is not valid CSV: ${(err as Error).message}`);
-  const line = breaks + (typeof err.raw === 'string' ? leadingBreaks(err.raw) : 0) + 1;
-  switch (err.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return new ImportStop(`line ${line}: a quoted field is never closed (the file ends inside it); check the quotes on that line`, line);
-    case 'CSV_MAX_RECORD_SIZE':
-      return new ImportStop(`line ${line}: a record is longer than ${MAX_RECORD_CHARS} characters, so a quoted field on that line is probably never closed; check its quotes`, line);
-    default:
-      // csv-parse's own line number can be wrong; ours replaces it.
-      return new ImportStop(`line ${line}: the file is not valid CSV: ${err.message.replace(/\s*(?:at|on) line \d+/g, '')}`, line);
-  }
-}
-
-/**
- * Passes on the complete, valid UTF-8 part of each chunk (a character cut at a chunk's end waits
- * for the next) and counts its line breaks, so a broken byte can be reported by line.
- */
-class Utf8Check {
-  /** Bytes read so far. */
-  bytes = 0;
-  private carry: Buffer = Buffer.alloc(0);
-  private breaks = 0;
-  private afterCR = false;
-  private lastLine: Buffer = Buffer.alloc(0);
-
-  check(chunk: Buffer): { valid: Buffer; error?: ImportStop } {
-    const start = this.bytes - this.carry.length;
-    this.bytes += chunk.length;
-    const buf = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
-    const end = completeLength(buf);
-    this.carry = Buffer.from(buf.subarray(end));
-    const valid = buf.subarray(0, end);
-    if (isUtf8(valid)) return { valid: this.pass(valid) };
-    // The bytes before the first broken one, without the start of the broken character.
-    const before = valid.subarray(0, completeLength(valid.subarray(0, firstBadByte(valid))));
-    this.carry = Buffer.alloc(0);
-    return { valid: this.pass(before), error: this.describe(before, start + before.length) };
-  }
-
-  /** Checks what is left at the end of the input: a character cut by the end of the file is broken. */
-  end(): { valid: Buffer; error?: ImportStop } {
-    const valid = Buffer.alloc(0);
-    return this.carry.length === 0 ? { valid } : { valid, error: this.describe(this.lastLine, this.bytes - this.carry.length) };
-  }
-
-  private pass(bytes: Buffer): Buffer {
-    this.breaks += countBreakBytes(bytes) - (this.afterCR && bytes[0] === 10 ? 1 : 0);
-    if (bytes.length > 0) this.afterCR = bytes[bytes.length - 1] === 13;
-    this.lastLine = bytes.subarray(Math.max(bytes.lastIndexOf(10), bytes.lastIndexOf(13)) + 1);
-    return bytes;
-  }
-
-  // `before` ends where the broken character starts; the message quotes the text before it on its line.
-  private describe(before: Buffer, byte: number): ImportStop {
-    const line = this.breaks + 1;
-    const text = before.subarray(Math.max(before.lastIndexOf(10), before.lastIndexOf(13)) + 1).toString();
-    const after = text === '' ? '' : `, after "${text.length > 30 ? `…${text.slice(-30)}` : text}"`;
-    return new ImportStop(`line ${line} is not valid UTF-8 (byte offset ${byte}${after}): the file was probably saved in another encoding such as Windows-1252; save it as UTF-8 and import again`, line);
-  }
-}
-
-// The length of `buf` without a multi-byte character cut off at its end.
-function completeLength(buf: Buffer): number {
-  let i = buf.length - 1;
-  while (i >= 0 && i > buf.length - 4 && (buf[i]! & 0xc0) === 0x80) i--;
-  if (i < 0) return buf.length;
-  const lead = buf[i]!;
-  const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-  return i + size > buf.length ? i : buf.length;
-}
-
-// Whether a prefix decodes cleanly (a cut last character allowed) changes once, at the first bad byte.
-function firstBadByte(buf: Buffer): number {
-  const clean = (n: number) => {
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n), { stream: true });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  let lo = 0;
-  let hi = buf.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (clean(mid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-// Line breaks as an editor counts them: CRLF, LF or a lone CR.
-function countBreakBytes(b: Buffer): number {
-  let n = 0;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
-  for (let i = b.indexOf(13); i !== -1; i = b.indexOf(13, i + 1)) if (b[i + 1] !== 10) n++;
-  return n;
-}
-
-function countBreaks(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10 || (c === 13 && s.charCodeAt(i + 1) !== 10)) n++;
-  }
-  return n;
-}
-
-function leadingBreaks(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10 || (c === 13 && s.charCodeAt(i + 1) !== 10)) n++;
-    else if (c !== 13) break;
-  }
-  return n;
 }

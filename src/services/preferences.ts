@@ -20,8 +20,8 @@ export interface PreferenceView {
 }
 
 /** Reads a signed link's contact, or null if the link is forged or the contact is gone. */
-export async function contactForLink(ctx: ServiceContext, purpose: 'unsubscribe' | 'preferences', token: string): Promise<{ subject: LinkSubject; contact: Contact } | null> {
-  const subject = ctx.composer.urls.readToken(purpose, token);
+export async function contactForLink(ctx: ServiceContext, token: string): Promise<{ subject: LinkSubject; contact: Contact } | null> {
+  const subject = ctx.composer.urls.readToken(token);
   if (!subject) return null;
   const contact = await selectContact(ctx.db, subject.contactId);
   return contact ? { subject, contact } : null;

@@ -82,7 +82,7 @@ export async function saveTemplateInput(ctx: ServiceContext, input: TemplateInpu
       for (const pr of out.problems) fail(p + pr.field, pr.message, { line: pr.line, column: pr.column });
       continue;
     }
-    compiled.push({ ...v, locale, compiledHtml: out.value.html, compiledText: out.value.text });
+    compiled.push({ ...v, locale, compiledHtml: out.value.html });
   }
   if (input.kind === 'marketing' && store.address.trim() === '') {
     fail('store.address', 'the store has no postal address yet; set it first (PUT /api/v1/settings/store), every marketing email must show it');
@@ -107,7 +107,7 @@ export function prepareVariant(ctx: ServiceContext, v: StoredVariant): PreparedV
   let hit = prepared.get(key);
   if (!hit) {
     const parse = (s: string): LiquidTemplate[] => ctx.composer.liquid.parse(s);
-    hit = { locale: v.locale, fromName: v.fromName, fromEmail: v.fromEmail, replyTo: v.replyTo, subject: parse(v.subject), preheader: parse(v.preheader), html: parse(v.compiledHtml), text: parse(v.compiledText) };
+    hit = { locale: v.locale, fromName: v.fromName, fromEmail: v.fromEmail, replyTo: v.replyTo, subject: parse(v.subject), preheader: parse(v.preheader), html: parse(v.compiledHtml), text: v.textBody === null ? null : parse(v.textBody) };
     if (prepared.size >= PREPARED_MAX) prepared.delete(prepared.keys().next().value!);
     prepared.set(key, hit);
   }

@@ -21,7 +21,7 @@ export async function recordClick(ctx: ServiceContext, p: { contactId: string; r
 
 /** An open-pixel load: records `email_opened` when the pixel URL is genuine. */
 export async function recordOpen(ctx: ServiceContext, p: { contactId: string; ref: string; sig: string }, who: Requester): Promise<boolean> {
-  if (!ctx.composer.urls.verifyOpen(p.contactId, p.ref, p.sig)) return false;
+  if (!ctx.composer.urls.verifyMessageTag(p.contactId, p.ref, p.sig)) return false;
   await recordEventIfContactExists(ctx, Number(p.contactId), p.ref, 'email_opened', {}, who);
   return true;
 }

@@ -1,6 +1,5 @@
 import mjml2html from 'mjml';
 import juice from 'juice';
-import { convert } from 'html-to-text';
 import type { Liquid } from 'liquidjs';
 
 /** Where a template's source is wrong, precise enough to jump to. */
@@ -21,24 +20,23 @@ export interface VariantSource {
   textBody: string | null;
 }
 
-/** The per-version compile output: Liquid sources ready to render per recipient. */
+/** The per-version compile output: the HTML Liquid source, ready to render per recipient. */
 export interface CompiledVariant {
   html: string;
-  text: string;
 }
 
 // A hidden preheader right after <body>: the preview line inboxes show next to the subject.
 // The zero-width padding keeps clients from pulling body text into the preview. No colour or
 // tiny font: SpamAssassin scores those as hidden text (HTML_FONT_LOW_CONTRAST, FONT_INVIS_*).
 const PREHEADER_BLOCK =
-  '<div style="display:none;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all">{{ preheader }}' +
+  '<div data-chapar-hidden style="display:none;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all">{{ preheader }}' +
   '&#8204;&nbsp;'.repeat(40) +
   '</div>';
 
 /**
  * Compiles a variant once per version: MJML (or raw HTML with its <style> inlined by juice) to
- * responsive, inlined HTML that still holds its Liquid, and a text template generated from it
- * (unless the author wrote one). MJML never runs per recipient; only Liquid does.
+ * responsive, inlined HTML that still holds its Liquid, with links marked for tracking and slots
+ * for the preheader and open pixel. MJML never runs per recipient; only Liquid does.
  */
 export async function compileVariant(src: VariantSource, dir: 'ltr' | 'rtl', lang: string): Promise<{ ok: true; value: CompiledVariant } | { ok: false; problems: TemplateProblem[] }> {
   let html: string;
@@ -62,10 +60,9 @@ export async function compileVariant(src: VariantSource, dir: 'ltr' | 'rtl', lan
     html = juice(src.body, { preserveMediaQueries: true, removeStyleTags: false });
   }
   html = instrumentLinks(setDocumentDirection(html, dir, lang));
-  const text = src.textBody ?? htmlToTextTemplate(html);
   html = html.replace(/<body([^>]*)>/i, (m) => `${m}${PREHEADER_BLOCK}`);
   html = /<\/body>/i.test(html) ? html.replace(/<\/body>/i, `${PIXEL_SLOT}</body>`) : html + PIXEL_SLOT;
-  return { ok: true, value: { html, text } };
+  return { ok: true, value: { html } };
 }
 
 /** Parses every Liquid part, returning each error with its line and column. */
@@ -96,8 +93,8 @@ const UNTRACKED = /^(mailto:|tel:|sms:|#)|\b(unsubscribe_url|preferences_url|vie
 
 /**
  * Marks every link for tracking once, at compile time: its href becomes a Liquid expression ending
- * in the `track_link` filter, which signs it (and adds UTM) during the per-recipient render. The
- * generated text part inherits the same expressions, so its links are tracked too.
+ * in the `track_link` filter, which signs it (and adds UTM) during the per-recipient render, so
+ * the text part made from the rendered HTML carries the same tracked links.
  */
 function instrumentLinks(html: string): string {
   return html.replace(/(<a\b[^>]*?\shref=)(?:"([^"]*)"|'([^']*)')/gi, (whole, before: string, dq: string | undefined, sq: string | undefined) => {
@@ -116,23 +113,4 @@ function setDocumentDirection(html: string, dir: 'ltr' | 'rtl', lang: string): s
     const rest = attrs.replace(/\s(dir|lang)="[^"]*"/gi, '');
     return `<html${rest} lang="${lang}" dir="${dir}">`;
   });
-}
-
-/** A text template from HTML that still holds Liquid: links kept as "label [url]", no wrapping (it would split tags). */
-function htmlToTextTemplate(html: string): string {
-  return convert(html, {
-    wordwrap: false,
-    selectors: [
-      { selector: 'img', format: 'skip' },
-      { selector: 'a', options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
-      { selector: 'h1', options: { uppercase: false } },
-      { selector: 'h2', options: { uppercase: false } },
-      { selector: 'h3', options: { uppercase: false } },
-      { selector: 'table', format: 'block' },
-      { selector: 'tr', format: 'block' },
-      { selector: 'td', format: 'block' },
-    ],
-  })
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
 }

@@ -1,6 +1,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Liquid, Template } from 'liquidjs';
 import { AppError } from '../lib/errors.ts';
+import { htmlToText } from './html-text.ts';
 import { renderParsed, type ReaderFormat } from './liquid.ts';
 import type { Utm } from '../domain/templates.ts';
 import { addUtm, decodeEntities, encodeAttr, isTrackable } from './links.ts';
@@ -44,7 +45,8 @@ export interface PreparedVariant {
   subject: Template[];
   preheader: Template[];
   html: Template[];
-  text: Template[];
+  /** The author's own text part, or null to make it from the rendered HTML. */
+  text: Template[] | null;
 }
 
 /** The person a message is for, with the data their template may read. */
@@ -100,11 +102,13 @@ const CRLF = /[\r\n]/;
 export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, store: StoreProfile, req: ComposeRequest): Promise<ComposedMessage> {
   const { template, variant, recipient, messageRef: ref } = req;
   const marketing = template.kind === 'marketing';
-  const subject = { contactId: recipient.contactId, topicKey: template.topicKey, messageRef: ref };
+  // One token for the unsubscribe and preference links; one tag for the pixel and web version.
+  const token = engine.urls.token({ contactId: recipient.contactId, topicKey: marketing ? template.topicKey : null, messageRef: ref });
+  const tag = engine.urls.messageTag(ref, recipient.contactId);
   const links = {
-    unsubscribe_url: engine.urls.unsubscribe(marketing ? subject : { ...subject, topicKey: null }),
-    preferences_url: engine.urls.preferences({ ...subject, topicKey: null }),
-    view_in_browser_url: engine.urls.viewInBrowser(ref),
+    unsubscribe_url: engine.urls.unsubscribe(token),
+    preferences_url: engine.urls.preferences(token),
+    view_in_browser_url: engine.urls.viewInBrowser(ref, recipient.contactId, tag),
   };
   const data = { ...req.context, contact: recipient.contact, store: storeData(store), ...links };
   const subjectText = renderParsed(engine.liquid, variant.subject, data, recipient.format).trim();
@@ -125,15 +129,13 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
     return out;
   };
   const pixel = template.trackOpens
-    ? `<img src="${engine.urls.openPixel(ref, recipient.contactId)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`
+    ? `<img src="${engine.urls.openPixel(ref, recipient.contactId, tag)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`
     : '';
   const html = renderParsed(engine.liquid, variant.html, { ...escapeDeep(data), preheader: escapeHtml(preheaderText), __pixel: pixel }, {
     format: recipient.format,
     link: (raw) => encodeAttr(track(decodeEntities(raw))),
   });
-  const text = renderParsed(engine.liquid, variant.text, { ...data, preheader: preheaderText, __pixel: '' }, { format: recipient.format, link: track })
-    // Filters that emit HTML (newline_to_br) inside a generated text part.
-    .replace(/<br\s*\/?>/gi, '\n');
+  const text = variant.text ? renderParsed(engine.liquid, variant.text, data, { format: recipient.format, link: track }) : htmlToText(html);
 
   for (const [field, value] of [['subject', subjectText], ['fromName', variant.fromName], ['fromEmail', variant.fromEmail], ['replyTo', variant.replyTo ?? ''], ['to', recipient.email]] as const) {
     if (CRLF.test(value)) throw new AppError('validation_failed', `${field}: contains a line break, which would inject mail headers`, [{ field, message: 'contains a line break' }]);
@@ -142,7 +144,6 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
 
   const headers: [string, string][] = [];
   if (marketing) {
-    const token = links.unsubscribe_url.slice(links.unsubscribe_url.lastIndexOf('/') + 1);
     headers.push(['List-Unsubscribe', `<${links.unsubscribe_url}>, <mailto:unsubscribe+${token}@${store.bounceDomain}>`]);
     headers.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
   }
@@ -202,6 +203,9 @@ function escapeDeep(value: unknown): any {
   return value;
 }
 
+const HTML_SPECIAL = /[&<>"']/;
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
 function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return HTML_SPECIAL.test(s) ? s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!) : s;
 }

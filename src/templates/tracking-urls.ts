@@ -23,74 +23,81 @@ export function newMessageRef(now: number): string {
  * cannot be edited into another's.
  */
 export class TrackingUrls {
-  private readonly keys: Record<'click' | 'open' | 'unsubscribe' | 'preferences' | 'view', Buffer>;
+  private readonly clickKey: Buffer;
+  private readonly messageKey: Buffer;
+  private readonly subscriberKey: Buffer;
   private readonly verpKey: Buffer;
 
   constructor(
     private readonly publicUrl: string,
     keyring: Keyring,
   ) {
-    this.keys = {
-      click: keyring.key('link:click'),
-      open: keyring.key('link:open'),
-      unsubscribe: keyring.key('link:unsubscribe'),
-      preferences: keyring.key('link:preferences'),
-      view: keyring.key('link:view'),
-    };
+    this.clickKey = keyring.key('link:click');
+    this.messageKey = keyring.key('link:message');
+    this.subscriberKey = keyring.key('link:subscriber');
     this.verpKey = keyring.key('verp');
   }
 
   /** `/c/<contact>/<ref>/<url as base64url>/<sig>`: the contact and message ride along, signed with the URL. */
   click(ref: string, contactId: number, url: string): string {
     const u = Buffer.from(url).toString('base64url');
-    return `${this.publicUrl}/c/${contactId}/${ref}/${u}/${signParts(this.keys.click, [String(contactId), ref, url])}`;
+    return `${this.publicUrl}/c/${contactId}/${ref}/${u}/${signParts(this.clickKey, [String(contactId), ref, url])}`;
   }
 
   /** The destination of a click link, or null if the link was altered or never signed. */
   verifyClick(contactId: string, ref: string, encodedUrl: string, sig: string): string | null {
     if (!REF.test(ref) || !/^\d{1,15}$/.test(contactId)) return null;
     const url = Buffer.from(encodedUrl, 'base64url').toString();
-    return verifyParts(this.keys.click, [contactId, ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
+    return verifyParts(this.clickKey, [contactId, ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
   }
 
-  openPixel(ref: string, contactId: number): string {
-    return `${this.publicUrl}/o/${contactId}/${ref}/${signParts(this.keys.open, [String(contactId), ref])}.gif`;
+  /**
+   * The per-message tag that signs the open pixel and the web-version link (both name the same
+   * message for the same reader, so one signature serves both).
+   */
+  messageTag(ref: string, contactId: number): string {
+    return signParts(this.messageKey, [String(contactId), ref]);
   }
 
-  verifyOpen(contactId: string, ref: string, sig: string): boolean {
-    return REF.test(ref) && /^\d{1,15}$/.test(contactId) && verifyParts(this.keys.open, [contactId, ref], sig);
+  openPixel(ref: string, contactId: number, tag = this.messageTag(ref, contactId)): string {
+    return `${this.publicUrl}/o/${contactId}/${ref}/${tag}.gif`;
   }
 
-  unsubscribe(s: LinkSubject): string {
-    return `${this.publicUrl}/u/${this.token('unsubscribe', s)}`;
+  viewInBrowser(ref: string, contactId: number, tag = this.messageTag(ref, contactId)): string {
+    return `${this.publicUrl}/v/${contactId}/${ref}/${tag}`;
   }
 
-  preferences(s: LinkSubject): string {
-    return `${this.publicUrl}/p/${this.token('preferences', s)}`;
+  /** True when a pixel or web-version link is genuine. */
+  verifyMessageTag(contactId: string, ref: string, tag: string): boolean {
+    return REF.test(ref) && /^\d{1,15}$/.test(contactId) && verifyParts(this.messageKey, [contactId, ref], tag);
   }
 
-  viewInBrowser(ref: string): string {
-    return `${this.publicUrl}/v/${ref}/${signParts(this.keys.view, [ref])}`;
+  /**
+   * The signed token of unsubscribe and preference links: `<contact>.<topic or *>.<ref>.<sig>`.
+   * One token serves both pages (and the mailto: unsubscribe address); the topic says what a
+   * one-click unsubscribe stops.
+   */
+  token(s: LinkSubject): string {
+    if (!REF.test(s.messageRef) || (s.topicKey !== null && !TOPIC.test(s.topicKey))) throw new Error('invalid link subject');
+    const topic = s.topicKey ?? '*';
+    return `${s.contactId}.${topic}.${s.messageRef}.${signParts(this.subscriberKey, [String(s.contactId), topic, s.messageRef])}`;
   }
 
-  verifyView(ref: string, sig: string): boolean {
-    return REF.test(ref) && verifyParts(this.keys.view, [ref], sig);
+  unsubscribe(token: string): string {
+    return `${this.publicUrl}/u/${token}`;
   }
 
-  /** Reads an unsubscribe or preference token, or null if it is malformed or forged. */
-  readToken(purpose: 'unsubscribe' | 'preferences', token: string): LinkSubject | null {
+  preferences(token: string): string {
+    return `${this.publicUrl}/p/${token}`;
+  }
+
+  /** Reads an unsubscribe/preference token, or null if it is malformed or forged. */
+  readToken(token: string): LinkSubject | null {
     const m = /^(\d{1,15})\.([a-z0-9_-]{1,64}|\*)\.([a-z0-9]{8,40})\.([A-Za-z0-9_-]{22})$/.exec(token);
     if (!m) return null;
     const [, id, topic, ref, sig] = m as unknown as [string, string, string, string, string];
-    if (!verifyParts(this.keys[purpose], [id, topic, ref], sig)) return null;
+    if (!verifyParts(this.subscriberKey, [id, topic, ref], sig)) return null;
     return { contactId: Number(id), topicKey: topic === '*' ? null : topic, messageRef: ref };
-  }
-
-  /** The token alone (used in the mailto: unsubscribe address too). */
-  token(purpose: 'unsubscribe' | 'preferences', s: LinkSubject): string {
-    if (!REF.test(s.messageRef) || (s.topicKey !== null && !TOPIC.test(s.topicKey))) throw new Error('invalid link subject');
-    const topic = s.topicKey ?? '*';
-    return `${s.contactId}.${topic}.${s.messageRef}.${signParts(this.keys[purpose], [String(s.contactId), topic, s.messageRef])}`;
   }
 
   /**

@@ -31,7 +31,7 @@ export function templates(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('updated_at', time, (c) => c.notNull())
         .execute();
 
-      // One row per locale; compiled_* are the MJML/juice output of this version (compiled once
+      // One row per locale; compiled_html is the MJML/juice output of this version (compiled once
       // on save, never per recipient).
       await db.schema
         .createTable('template_variants')
@@ -47,7 +47,6 @@ export function templates(dialect: 'sqlite' | 'postgres'): Migration {
         .addColumn('body', 'text', (c) => c.notNull())
         .addColumn('text_body', 'text')
         .addColumn('compiled_html', 'text', (c) => c.notNull())
-        .addColumn('compiled_text', 'text', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('updated_at', time, (c) => c.notNull())
         .execute();

@@ -8,7 +8,6 @@ export interface StoredVariant extends TemplateVariantInput {
   templateId: number;
   locale: string;
   compiledHtml: string;
-  compiledText: string;
   version: number;
 }
 
@@ -59,7 +58,7 @@ export interface TemplateWrite {
   trackOpens: boolean;
   trackClicks: boolean;
   utm: unknown;
-  variants: (TemplateVariantInput & { locale: string; compiledHtml: string; compiledText: string })[];
+  variants: (TemplateVariantInput & { locale: string; compiledHtml: string })[];
 }
 
 /**

@@ -63,38 +63,38 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
   });
 
   app.get<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
-    const found = await contactForLink(ctx, 'unsubscribe', req.params.token);
+    const found = await contactForLink(ctx, req.params.token);
     if (!found) return html(reply, 404, invalidLinkPage());
     const topic = found.subject.topicKey ? await selectTopicByKey(ctx.db, found.subject.topicKey) : undefined;
-    const prefs = ctx.composer.urls.preferences({ ...found.subject, topicKey: null });
+    const prefs = ctx.composer.urls.preferences(req.params.token);
     return html(reply, 200, unsubscribeConfirmPage(langOf(found.contact.locale), found.contact.email, topic?.name ?? null, `/u/${req.params.token}`, prefs));
   });
 
   app.post<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
-    const found = await contactForLink(ctx, 'unsubscribe', req.params.token);
+    const found = await contactForLink(ctx, req.params.token);
     if (!found) return html(reply, 404, invalidLinkPage());
     await unsubscribe(ctx, found.contact, found.subject, requester(req), 'unsubscribe_link');
     const topic = found.subject.topicKey ? await selectTopicByKey(ctx.db, found.subject.topicKey) : undefined;
-    const prefs = ctx.composer.urls.preferences({ ...found.subject, topicKey: null });
+    const prefs = ctx.composer.urls.preferences(req.params.token);
     return html(reply, 200, unsubscribedPage(langOf(found.contact.locale), found.contact.email, topic?.name ?? null, prefs));
   });
 
   app.get<{ Params: { token: string } }>('/p/:token', hide, async (req, reply) => {
-    const found = await contactForLink(ctx, 'preferences', req.params.token);
+    const found = await contactForLink(ctx, req.params.token);
     if (!found) return html(reply, 404, invalidLinkPage());
     return html(reply, 200, preferencesPage(langOf(found.contact.locale), await preferencesOf(ctx, found.contact), `/p/${req.params.token}`, false));
   });
 
   app.post<{ Params: { token: string }; Body: URLSearchParams | undefined }>('/p/:token', hide, async (req, reply) => {
-    const found = await contactForLink(ctx, 'preferences', req.params.token);
+    const found = await contactForLink(ctx, req.params.token);
     if (!found) return html(reply, 404, invalidLinkPage());
     const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
     const view = await savePreferences(ctx, found.contact, found.subject, { subscribed: form.getAll('topic'), unsubscribeAll: form.get('unsubscribe_all') === '1' }, requester(req));
     return html(reply, 200, preferencesPage(langOf(found.contact.locale), view, `/p/${req.params.token}`, true));
   });
 
-  app.get<{ Params: { ref: string; sig: string } }>('/v/:ref/:sig', hide, async (req, reply) => {
-    if (!ctx.composer.urls.verifyView(req.params.ref, req.params.sig)) return html(reply, 404, invalidLinkPage());
+  app.get<{ Params: { contact: string; ref: string; sig: string } }>('/v/:contact/:ref/:sig', hide, async (req, reply) => {
+    if (!ctx.composer.urls.verifyMessageTag(req.params.contact, req.params.ref, req.params.sig)) return html(reply, 404, invalidLinkPage());
     const stored = await selectCapturedMessageByRef(ctx.db, req.params.ref);
     if (!stored) return html(reply, 404, invalidLinkPage());
     const parsed = await simpleParser(stored.raw);
