@@ -1,56 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.ts';
-import type { DialectName } from '../../src/db/dialect.ts';
-import { main } from '../../src/main.ts';
-import { DIALECTS, openTestDatabase, type TestDatabase } from '../helpers/databases.ts';
+import { openTestCli, type TestCli } from '../helpers/cli.ts';
+import { DIALECTS } from '../helpers/databases.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/csv/', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-interface Cli {
-  db: TestDatabase;
-  /** A path in this CLI's scratch folder. */
-  path(name: string): string;
-  run(args: string[], stdin?: Readable): Promise<Run>;
-  close(): Promise<void>;
-}
-
-// (This harness is repeated in each test/cli file: shared helpers belong in test/helpers/, outside these tests' remit.)
-/** Runs `chapar` in-process against a fresh database, as a shell would: own env, captured output. */
-async function openCli(dialect: DialectName): Promise<Cli> {
-  const dir = mkdtempSync(join(tmpdir(), 'chapar-cli-'));
-  const db = await openTestDatabase(dialect, { file: join(dir, 'chapar.db') });
-  // The CLI opens DATABASE_URL itself; for PostgreSQL, `options` puts this test's schema on its search path.
-  const url = db.schema ? `${db.url}${db.url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${db.schema}`)}` : db.url;
-  const env = { CHAPAR_DATA_DIR: dir, CHAPAR_SECRET: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'silent', DATABASE_URL: url };
-  const sink = (chunks: Buffer[]) => ({ write: (s: string | Uint8Array) => chunks.push(Buffer.from(s)) > 0 });
-  return {
-    db,
-    path: (name) => join(dir, name),
-    async run(args, stdin) {
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const io = { env, stdout: sink(out), stderr: sink(err), stdin } as unknown as CliIo;
-      const code = await main(args, io);
-      return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-    },
-    async close() {
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const HEADER = 'email,first_name,last_name,locale,timezone,currency,phone,external_id.crm,external_id.woocommerce,attributes,topic.newsletter,topic.promotions,created_at,updated_at';
 
@@ -59,17 +15,17 @@ function withoutTimestamps(csv: string): string[][] {
   return (parse(csv, { relax_column_count: false }) as string[][]).map((r) => r.slice(0, -2));
 }
 
-async function createTopics(cli: Cli): Promise<void> {
+async function createTopics(cli: TestCli): Promise<void> {
   expect((await cli.run(['topics', 'create', 'newsletter', '--name', 'Weekly newsletter'])).code).toBe(0);
   expect((await cli.run(['topics', 'create', 'promotions', '--name', 'Promotions'])).code).toBe(0);
 }
 
 describe.each(DIALECTS)('chapar contacts export on %s', (dialect) => {
-  let a: Cli;
-  let b: Cli;
+  let a: TestCli;
+  let b: TestCli;
   beforeAll(async () => {
-    a = await openCli(dialect);
-    b = await openCli(dialect);
+    a = await openTestCli(dialect);
+    b = await openTestCli(dialect);
     await createTopics(a);
     await createTopics(b);
   });
