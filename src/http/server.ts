@@ -36,9 +36,12 @@ export type Http = FastifyInstance & ReturnType<FastifyInstance['withTypeProvide
 
 /** Builds the HTTP server: the public health check, the OpenAPI docs and `/api/v1` behind API keys. */
 export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): Promise<FastifyInstance> {
+  // Request logs keep the method and path only: signed links carry capabilities (an unsubscribe
+  // token) and query strings carry addresses, and neither belongs in a log store.
+  const logger = opts.logger.child({}, { serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip }) } });
   // Fastify's logger type is narrower than pino's; the instance is the same pino logger.
   const app = Fastify({
-    loggerInstance: opts.logger as unknown as FastifyBaseLogger,
+    loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
     trustProxy: true,
     return503OnClosing: true,
@@ -79,4 +82,11 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
     { prefix: '/api/v1' },
   );
   return app;
+}
+
+/** A request URL fit for a log line: signed-link paths cut to their kind, query strings dropped. */
+export function loggableUrl(url: string): string {
+  const path = url.split('?')[0]!;
+  const signed = /^\/([couvp])\//.exec(path);
+  return signed ? `/${signed[1]}/…` : path;
 }

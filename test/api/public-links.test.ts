@@ -131,3 +131,13 @@ describe.each(DIALECTS)('click, open, unsubscribe and preference links on %s', (
     expect((await t.request({ method: 'GET', url: '/u/garbage', scope: 'none', headers: { 'x-forwarded-for': '198.51.100.100' } })).status).toBe(404);
   });
 });
+
+describe('request logs', () => {
+  it('never carry link tokens or query strings', async () => {
+    const { loggableUrl } = await import('../../src/http/server.ts');
+    expect(loggableUrl('/u/42.newsletter.m0abcdef12345678.AAAAAAAAAAAAAAAAAAAAAA')).toBe('/u/…');
+    expect(loggableUrl('/c/1/m0abc/aHR0cHM6/sig')).toBe('/c/…');
+    expect(loggableUrl('/api/v1/suppressions?email=someone@example.com')).toBe('/api/v1/suppressions');
+    expect(loggableUrl('/api/v1/contacts/7')).toBe('/api/v1/contacts/7');
+  });
+});
