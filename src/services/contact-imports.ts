@@ -57,7 +57,8 @@ export async function importContactsCsv(ctx: ServiceContext, input: AsyncIterabl
   let columns: ColumnTarget[] | undefined;
   let topics = new Map<string, Topic>();
   let batch: BatchRow[] = [];
-  const batchSize = opts.batchSize ?? 1000;
+  // Rows per transaction: big enough that commits are not the cost, small enough to bound memory.
+  const batchSize = opts.batchSize ?? 5000;
   const flush = async () => {
     if (batch.length === 0) return;
     const now = ctx.clock.now();

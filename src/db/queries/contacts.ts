@@ -1,3 +1,4 @@
+import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, sql } from 'kysely';
 import type { Contact, ContactDraft } from '../../domain/contacts.ts';
 import type { Db } from '../database.ts';
@@ -190,6 +191,18 @@ function upsertSql(dialect: DialectName, n: number): string {
   return text;
 }
 
+// Prepared upsert statements per connection and row count (preparing a 6,000-parameter statement
+// costs more than running it).
+const preparedUpserts = new WeakMap<SqliteDatabase.Database, Map<number, SqliteDatabase.Statement>>();
+
+function preparedUpsert(sqlite: SqliteDatabase.Database, n: number): SqliteDatabase.Statement {
+  let byCount = preparedUpserts.get(sqlite);
+  if (!byCount) preparedUpserts.set(sqlite, (byCount = new Map()));
+  let stmt = byCount.get(n);
+  if (!stmt) byCount.set(n, (stmt = sqlite.prepare(upsertSql('sqlite', n))));
+  return stmt;
+}
+
 /**
  * Inserts or updates up to UPSERT_BATCH contacts by email key in one statement (keys must be
  * distinct). Returns each row's id and whether this statement created it. Changes `contacts` only.
@@ -202,10 +215,14 @@ export async function upsertContactRows(db: Db, rows: readonly UpsertRow[], now:
   for (const r of rows) {
     params.push(r.email, r.emailKey, r.emailDomain, r.firstName, r.lastName, r.locale, r.timezone, r.currency, r.phone, toJsonColumn(r.attributes), now, now);
   }
-  // AUTOINCREMENT ids only grow, so on SQLite a returned id above the previous highest is a new row.
-  const before = db.dialect === 'sqlite' ? Number((await db.k.selectFrom('contacts').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst())?.m ?? 0) : 0;
+  if (db.sqlite) {
+    // AUTOINCREMENT ids only grow, so a returned id above the previous highest is a new row.
+    const before = Number((db.sqlite.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM contacts').get() as { m: number }).m);
+    const out = preparedUpsert(db.sqlite, rows.length).all(...params) as { id: number; emailKey: string }[];
+    return out.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: Number(r.id) > before }));
+  }
   const result = await db.k.executeQuery<{ id: number; emailKey: string; inserted?: boolean }>(CompiledQuery.raw(upsertSql(db.dialect, rows.length), params));
-  return result.rows.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: db.dialect === 'postgres' ? r.inserted === true : Number(r.id) > before }));
+  return result.rows.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: r.inserted === true }));
 }
 
 function stripNulls(attrs: Record<string, unknown>): Record<string, unknown> {
