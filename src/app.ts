@@ -4,7 +4,6 @@ import type { Config } from './config/config.ts';
 import { loadMasterSecret } from './config/config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { buildHttpServer } from './http/server.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { createKeyring } from './lib/secrets.ts';
 import type { ServiceContext } from './services/context.ts';
@@ -61,6 +60,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ctx,
     secretCreated: created,
     async buildHttp() {
+      // Loaded on demand: the HTTP stack (Fastify, OpenAPI, MJML for templates) is most of the
+      // start-up time and memory, and CLI commands such as an import never need it.
+      const { buildHttpServer } = await import('./http/server.ts');
       http ??= await buildHttpServer(ctx, {
         logger,
         bodyLimitBytes: config.bodyLimitBytes,

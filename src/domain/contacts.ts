@@ -123,13 +123,20 @@ export function validateContactInput(input: ContactInput, opts: { requireEmail: 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
 }
 
+const localeCache = new Map<string, string | null>();
+
+// Memoised: an import checks the same few locales a million times, and Intl is slow at it.
 function canonicalLocale(raw: string): string | undefined {
-  try {
-    const [loc] = Intl.getCanonicalLocales(raw.trim().replace(/_/g, '-'));
-    return loc;
-  } catch {
-    return undefined;
+  let hit = localeCache.get(raw);
+  if (hit === undefined) {
+    try {
+      hit = Intl.getCanonicalLocales(raw.trim().replace(/_/g, '-'))[0] ?? null;
+    } catch {
+      hit = null;
+    }
+    if (localeCache.size < 10_000) localeCache.set(raw, hit);
   }
+  return hit ?? undefined;
 }
 
 function canonicalTimezone(raw: string): string | undefined {
@@ -141,7 +148,7 @@ function canonicalTimezone(raw: string): string | undefined {
     } catch {
       hit = null;
     }
-    timezoneCache.set(key, hit);
+    if (timezoneCache.size < 10_000) timezoneCache.set(key, hit);
   }
   return hit ?? undefined;
 }

@@ -42,18 +42,9 @@ export function normalizeEmail(input: string): EmailCheck {
   }
   if (rawDomain === '') return { ok: false, reason: 'has no domain after the @' };
   if (rawDomain.startsWith('[')) return { ok: false, reason: 'IP-literal domains are not accepted' };
-  const asciiDomain = domainToASCII(rawDomain.replace(/\.$/, ''));
-  if (asciiDomain === '') return { ok: false, reason: `domain "${rawDomain}" is not a valid domain name` };
-  const labels = asciiDomain.split('.');
-  if (labels.length < 2) return { ok: false, reason: `domain "${rawDomain}" has no dot` };
-  for (const label of labels) {
-    if (label.length === 0 || label.length > 63 || !/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label)) {
-      return { ok: false, reason: `domain "${rawDomain}" has an invalid label "${label}"` };
-    }
-  }
-  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return { ok: false, reason: `domain "${rawDomain}" ends in a number` };
-  if (asciiDomain.length > 253) return { ok: false, reason: 'domain is longer than 253 characters' };
-  const domain = domainToUnicode(asciiDomain);
+  const d = checkDomain(rawDomain);
+  if (typeof d === 'string') return { ok: false, reason: d };
+  const { asciiDomain, domain } = d;
   const email = `${local}@${domain}`;
   return { ok: true, value: { email, key: email.toLowerCase(), domain, asciiDomain } };
 }
@@ -62,4 +53,34 @@ export function normalizeEmail(input: string): EmailCheck {
 export function emailKey(input: string): string | undefined {
   const r = normalizeEmail(input);
   return r.ok ? r.value.key : undefined;
+}
+
+const domainCache = new Map<string, { asciiDomain: string; domain: string } | string>();
+
+/**
+ * Checks and canonicalises a domain (IDNA, lower case), or returns why it is not one. Memoised:
+ * a list has few distinct domains, and IDNA conversion is the costly part of checking an address.
+ */
+function checkDomain(rawDomain: string): { asciiDomain: string; domain: string } | string {
+  let hit = domainCache.get(rawDomain);
+  if (hit === undefined) {
+    hit = canonicalDomain(rawDomain);
+    if (domainCache.size < 50_000) domainCache.set(rawDomain, hit);
+  }
+  return hit;
+}
+
+function canonicalDomain(rawDomain: string): { asciiDomain: string; domain: string } | string {
+  const asciiDomain = domainToASCII(rawDomain.replace(/\.$/, ''));
+  if (asciiDomain === '') return `domain "${rawDomain}" is not a valid domain name`;
+  const labels = asciiDomain.split('.');
+  if (labels.length < 2) return `domain "${rawDomain}" has no dot`;
+  for (const label of labels) {
+    if (label.length === 0 || label.length > 63 || !/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label)) {
+      return `domain "${rawDomain}" has an invalid label "${label}"`;
+    }
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return `domain "${rawDomain}" ends in a number`;
+  if (asciiDomain.length > 253) return 'domain is longer than 253 characters';
+  return { asciiDomain, domain: domainToUnicode(asciiDomain) };
 }
