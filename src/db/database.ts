@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type DatabaseConnection, type Driver, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DialectName } from './dialect.ts';
 import type { Tables } from './tables.ts';
@@ -59,8 +59,23 @@ export function openDatabase(opts: DatabaseOptions): Database {
   // Checkpoint the WAL every ~40 MB instead of every 4 MB: bulk imports commit often, and the
   // default made checkpoints, not inserts, the cost of an import (bench:import).
   sqlite.pragma('wal_autocheckpoint = 10000');
-  const k = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }), plugins });
+  const k = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: sqlite }), plugins });
   return { k, dialect: 'sqlite', sqlite, close: () => k.destroy() };
+}
+
+/**
+ * SQLite transactions that take the write lock at BEGIN. A plain (deferred) BEGIN that reads
+ * first and writes later fails with SQLITE_BUSY_SNAPSHOT when another process (the server and
+ * a CLI import) wrote in between; BEGIN IMMEDIATE waits its turn (busy_timeout) instead.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
 }
 
 function sqlitePath(url: string): string {
