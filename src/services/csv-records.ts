@@ -197,12 +197,11 @@ function countBreakBytes(b: Buffer): number {
   return n;
 }
 
+// indexOf scans natively; a character loop here was a measurable share of an import (bench:import).
 function countBreaks(s: string): number {
   let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10 || (c === 13 && s.charCodeAt(i + 1) !== 10)) n++;
-  }
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+  for (let i = s.indexOf('\r'); i !== -1; i = s.indexOf('\r', i + 1)) if (s.charCodeAt(i + 1) !== 10) n++;
   return n;
 }
 
