@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { selectCapturedMessage, selectCapturedMessages } from '../db/queries/captured-messages.ts';
-import { AppError } from '../lib/errors.ts';
+import { getCapturedMessage, listCapturedMessages } from '../services/captured-messages.ts';
 import type { RouteDeps } from './server.ts';
 import { IdParams, isoTime } from './schemas.ts';
 
@@ -21,14 +20,13 @@ export const capturedMessageRoutes: FastifyPluginAsync<RouteDeps> = async (plain
       },
     },
     async (req) => {
-      const rows = await selectCapturedMessages(ctx.db, { to: req.query.to, beforeId: req.query.before, limit: req.query.limit ?? 50 });
+      const rows = await listCapturedMessages(ctx, { to: req.query.to, before: req.query.before, limit: req.query.limit ?? 50 });
       return { items: rows.map((r) => ({ ...r, createdAt: isoTime(r.createdAt) })) };
     },
   );
 
   app.get('/captured-messages/:id', { schema: { tags, summary: 'The raw message (message/rfc822)', params: IdParams, produces: ['message/rfc822'] } }, async (req, reply) => {
-    const m = await selectCapturedMessage(ctx.db, req.params.id);
-    if (!m) throw new AppError('not_found', `captured message ${req.params.id} does not exist`);
+    const m = await getCapturedMessage(ctx, req.params.id);
     return reply.header('content-type', 'message/rfc822').send(m.raw);
   });
 };

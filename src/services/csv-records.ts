@@ -58,7 +58,7 @@ export async function* readCsvRecords(input: AsyncIterable<Buffer | string>, { d
   const feed = (bytes: Buffer) => new Promise<void>((resolve) => parser.write(bytes, () => resolve()));
   // csv-parse holds back a record's last bytes to look for a CRLF; at a broken byte, filler lets out
   // a record that ends just before it. The filler only joins the broken record, which is never read.
-  const filler = Buffer.from(delimiter === 'x' ? 'yyyyyyyy' : 'xxxxxxxx');
+  const filler = Buffer.from(delimiter === 'a' ? 'bbbbbbbb' : 'aaaaaaaa');
   // Bytes are checked as UTF-8 before the parser sees them: csv-parse would turn broken bytes into
   // U+FFFD and store mangled names.
   const utf8 = new Utf8Check();

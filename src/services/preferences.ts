@@ -2,7 +2,7 @@ import { inTransaction } from '../db/database.ts';
 import { selectContact } from '../db/queries/contacts.ts';
 import { insertEvent } from '../db/queries/events.ts';
 import { deleteSuppressionByReason, insertSuppression, selectSuppressionReasons } from '../db/queries/suppressions.ts';
-import { selectTopics } from '../db/queries/topics.ts';
+import { selectTopicByKey, selectTopics } from '../db/queries/topics.ts';
 import type { SubscriptionStatus, Topic } from '../domain/consent.ts';
 import type { Contact } from '../domain/contacts.ts';
 import { normalizeEmail } from '../domain/emails.ts';
@@ -25,6 +25,12 @@ export async function contactForLink(ctx: ServiceContext, token: string): Promis
   if (!subject) return null;
   const contact = await selectContact(ctx.db, subject.contactId);
   return contact ? { subject, contact } : null;
+}
+
+/** The name of the topic a link unsubscribes from, or null when it unsubscribes from everything. */
+export async function linkTopicName(ctx: ServiceContext, subject: LinkSubject): Promise<string | null> {
+  if (subject.topicKey === null) return null;
+  return (await selectTopicByKey(ctx.db, subject.topicKey))?.name ?? null;
 }
 
 /** The preference centre's data for a contact. */

@@ -1,9 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { simpleParser } from 'mailparser';
-import { selectCapturedMessageByRef } from '../../db/queries/captured-messages.ts';
-import { selectTopicByKey } from '../../db/queries/topics.ts';
 import { createMemoryRateLimiter } from '../../lib/rate-limiter.ts';
-import { contactForLink, preferencesOf, savePreferences, unsubscribe } from '../../services/preferences.ts';
+import { webVersionOf } from '../../services/captured-messages.ts';
+import { contactForLink, linkTopicName, preferencesOf, savePreferences, unsubscribe } from '../../services/preferences.ts';
 import { recordClick, recordOpen, type Requester } from '../../services/tracking.ts';
 import type { RouteDeps } from '../server.ts';
 import { invalidLinkPage, langOf, preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.ts';
@@ -65,18 +63,18 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
   app.get<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
     const found = await contactForLink(ctx, req.params.token);
     if (!found) return html(reply, 404, invalidLinkPage());
-    const topic = found.subject.topicKey ? await selectTopicByKey(ctx.db, found.subject.topicKey) : undefined;
+    const topicName = await linkTopicName(ctx, found.subject);
     const prefs = ctx.composer.urls.preferences(req.params.token);
-    return html(reply, 200, unsubscribeConfirmPage(langOf(found.contact.locale), found.contact.email, topic?.name ?? null, `/u/${req.params.token}`, prefs));
+    return html(reply, 200, unsubscribeConfirmPage(langOf(found.contact.locale), found.contact.email, topicName, `/u/${req.params.token}`, prefs));
   });
 
   app.post<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
     const found = await contactForLink(ctx, req.params.token);
     if (!found) return html(reply, 404, invalidLinkPage());
     await unsubscribe(ctx, found.contact, found.subject, requester(req), 'unsubscribe_link');
-    const topic = found.subject.topicKey ? await selectTopicByKey(ctx.db, found.subject.topicKey) : undefined;
+    const topicName = await linkTopicName(ctx, found.subject);
     const prefs = ctx.composer.urls.preferences(req.params.token);
-    return html(reply, 200, unsubscribedPage(langOf(found.contact.locale), found.contact.email, topic?.name ?? null, prefs));
+    return html(reply, 200, unsubscribedPage(langOf(found.contact.locale), found.contact.email, topicName, prefs));
   });
 
   app.get<{ Params: { token: string } }>('/p/:token', hide, async (req, reply) => {
@@ -95,11 +93,9 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
 
   app.get<{ Params: { contact: string; ref: string; sig: string } }>('/v/:contact/:ref/:sig', hide, async (req, reply) => {
     if (!ctx.composer.urls.verifyMessageTag(req.params.contact, req.params.ref, req.params.sig)) return html(reply, 404, invalidLinkPage());
-    const stored = await selectCapturedMessageByRef(ctx.db, req.params.ref);
-    if (!stored) return html(reply, 404, invalidLinkPage());
-    const parsed = await simpleParser(stored.raw);
+    const body = await webVersionOf(ctx, req.params.ref);
+    if (body === undefined) return html(reply, 404, invalidLinkPage());
     // The web version shows the email's own images; scripts stay off.
-    const body = typeof parsed.html === 'string' ? parsed.html : `<pre>${(parsed.text ?? '').replace(/</g, '&lt;')}</pre>`;
     return html(reply, 200, body, "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'");
   });
 };
