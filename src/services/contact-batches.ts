@@ -78,7 +78,8 @@ function mergeByAddress(rows: readonly BatchRow[]): Map<string, MergedRow> {
   for (const r of rows) {
     const m = out.get(r.draft.emailKey);
     if (!m) {
-      out.set(r.draft.emailKey, { indexes: [r.index], draft: { ...r.draft }, topics: topicsWithEvidence(r) });
+      // The batch owns its drafts, so the first one is merged into in place, not copied.
+      out.set(r.draft.emailKey, { indexes: [r.index], draft: r.draft, topics: topicsWithEvidence(r) });
       continue;
     }
     m.indexes.push(r.index);
@@ -95,8 +96,9 @@ function mergeByAddress(rows: readonly BatchRow[]): Map<string, MergedRow> {
 }
 
 function topicsWithEvidence(r: BatchRow): MergedRow['topics'] {
+  if (!r.topics) return {};
   const evidence = r.evidence ?? { source: 'api' };
-  return Object.fromEntries(Object.entries(r.topics ?? {}).map(([k, status]) => [k, { status, evidence }]));
+  return Object.fromEntries(Object.entries(r.topics).map(([k, status]) => [k, { status, evidence }]));
 }
 
 async function rejectExternalIdConflicts(db: Db, merged: Map<string, MergedRow>, outcome: BatchOutcome): Promise<void> {
