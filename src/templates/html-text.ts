@@ -22,6 +22,14 @@ function decode(s: string): string {
 
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
 
+function hasText(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return true;
+  }
+  return false;
+}
+
 function isNameChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
 }
@@ -37,7 +45,7 @@ export function htmlToText(html: string): string {
     return t.includes('&') ? decode(t).replace(/\u00a0/g, ' ') : t;
   };
   const flush = (breaks: number) => {
-    const text = clean(line);
+    const text = line === '' ? '' : clean(line);
     if (text !== '') {
       if (out.length > 0) out.push('\n'.repeat(Math.max(pendingBreak, 1)));
       out.push(text);
@@ -58,7 +66,8 @@ export function htmlToText(html: string): string {
       line += body.slice(i);
       break;
     }
-    if (lt > i) line += body.slice(i, lt);
+    // Most text between tags in email HTML is indentation; skip it while the line is still empty.
+    if (lt > i && (line !== '' || hasText(body, i, lt))) line += body.slice(i, lt);
     if (body.startsWith('<!--', lt)) {
       const end = body.indexOf('-->', lt + 4);
       i = end < 0 ? n : end + 3;
