@@ -29,11 +29,6 @@ export function mergeAttributesSql(dialect: DialectName, current: string, incomi
     : `json_patch(${current}, ${incoming})`;
 }
 
-/** The numbered placeholder for parameter `i` (1-based) in hand-built SQL. */
-export function placeholder(dialect: DialectName, i: number): string {
-  return dialect === 'postgres' ? `$${i}` : '?';
-}
-
 /** True when a driver error is a unique-constraint violation. */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string } | null;

@@ -49,11 +49,6 @@ export function normalizeEmail(input: string): EmailCheck {
   return { ok: true, value: { email, key: email.toLowerCase(), domain, asciiDomain } };
 }
 
-/** The identity key of an address that is already known to be valid or may not be: lower-cased, canonical. */
-export function emailKey(input: string): string | undefined {
-  const r = normalizeEmail(input);
-  return r.ok ? r.value.key : undefined;
-}
 
 const domainCache = new Map<string, { asciiDomain: string; domain: string } | string>();
 

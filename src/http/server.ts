@@ -31,9 +31,6 @@ export interface RouteDeps {
   bulkBodyLimitBytes: number;
 }
 
-/** A Fastify instance with the TypeBox type provider, as every route plugin receives it. */
-export type Http = FastifyInstance & ReturnType<FastifyInstance['withTypeProvider']>;
-
 /** Builds the HTTP server: the public health check, the OpenAPI docs and `/api/v1` behind API keys. */
 export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): Promise<FastifyInstance> {
   // Request logs keep the method and path only: signed links carry capabilities (an unsubscribe

@@ -1,4 +1,4 @@
-import { selectContact } from '../db/queries/contacts.ts';
+import { contactExists } from '../db/queries/contacts.ts';
 import { insertEvent } from '../db/queries/events.ts';
 import type { ServiceContext } from './context.ts';
 
@@ -29,7 +29,7 @@ export async function recordOpen(ctx: ServiceContext, p: { contactId: string; re
 // A contact erased or deleted after the mail went out still clicks old links; the reader is
 // redirected, but nothing is recorded about a person Chapar no longer knows.
 async function recordEventIfContactExists(ctx: ServiceContext, contactId: number, ref: string, type: string, properties: Record<string, unknown>, who: Requester): Promise<void> {
-  if (!(await selectContact(ctx.db, contactId))) return;
+  if (!(await contactExists(ctx.db, contactId))) return;
   await insertEvent(ctx.db, { type, contactId, messageRef: ref, properties, ip: who.ip, userAgent: truncate(who.userAgent), occurredAt: ctx.clock.now() });
 }
 

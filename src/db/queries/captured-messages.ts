@@ -1,15 +1,9 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../database.ts';
+import type { CapturedMessagesTable } from '../tables.ts';
 
 /** A message kept by the capture transport instead of being sent. */
-export interface CapturedMessage {
-  id: number;
-  messageRef: string;
-  envelopeFrom: string;
-  envelopeTo: string;
-  subject: string;
-  raw: Buffer;
-  createdAt: number;
-}
+export type CapturedMessage = Selectable<CapturedMessagesTable>;
 
 /** Keeps one message. */
 export async function insertCapturedMessage(db: Db, m: Omit<CapturedMessage, 'id'>): Promise<number> {

@@ -2,7 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, sql } from 'kysely';
 import type { Contact, ContactDraft } from '../../domain/contacts.ts';
 import type { Db } from '../database.ts';
-import { attributeText, escapeLike, fromJsonColumn, mergeAttributesSql, placeholder, toJsonColumn, type DialectName } from '../dialect.ts';
+import { attributeText, escapeLike, fromJsonColumn, mergeAttributesSql, toJsonColumn } from '../dialect.ts';
 import type { ContactRow } from '../tables.ts';
 
 /** Maps a row (and its external ids) to the domain shape. */
@@ -36,17 +36,16 @@ export async function selectExternalIds(db: Db, contactIds: readonly number[]): 
   return out;
 }
 
+/** True when a contact with this id exists (a point lookup; no profile read). */
+export async function contactExists(db: Db, id: number): Promise<boolean> {
+  return (await db.k.selectFrom('contacts').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
 /** Reads one contact by id. */
 export async function selectContact(db: Db, id: number): Promise<Contact | undefined> {
   const row = await db.k.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   return toContact(row, (await selectExternalIds(db, [id])).get(id) ?? {});
-}
-
-/** Reads one contact id by its email key (lower-cased address). */
-export async function selectContactIdByEmailKey(db: Db, emailKey: string): Promise<number | undefined> {
-  const row = await db.k.selectFrom('contacts').select('id').where('emailKey', '=', emailKey).executeTakeFirst();
-  return row?.id;
 }
 
 export interface ContactFilter {
@@ -162,32 +161,27 @@ export function upsertRowFrom(d: ContactDraft & { email: string; emailKey: strin
 }
 
 const UPSERT_COLUMNS = ['email', 'email_key', 'email_domain', 'first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone', 'attributes', 'created_at', 'updated_at'];
-/** Rows per statement: SQLite allows 32,766 parameters and PostgreSQL 65,535; 12 columns each. */
+/** Columns an upsert fills only when given: an empty cell or absent field keeps what is stored. */
+const KEPT_COLUMNS = ['first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone'];
+/** Rows per upsert call: one PostgreSQL statement (65,535 parameters at most, 12 a row), one SQLite address lookup. */
 export const UPSERT_BATCH = 500;
-const upsertSqlCache = new Map<string, string>();
+const upsertSqlCache = new Map<number, string>();
 
-// The import hot path. Building this statement through the query builder costs more than running
-// it, so its text is made once per (dialect, row count) and reused with new parameters.
-function upsertSql(dialect: DialectName, n: number): string {
-  const cacheKey = `${dialect}:${n}`;
-  let text = upsertSqlCache.get(cacheKey);
+// PostgreSQL's import statement. Building it through the query builder costs more than running
+// it, so its text is made once per row count and reused with new parameters.
+function upsertSqlPostgres(n: number): string {
+  let text = upsertSqlCache.get(n);
   if (text) return text;
   const cols = UPSERT_COLUMNS.length;
   const tuples: string[] = [];
-  for (let r = 0; r < n; r++) {
-    const ps: string[] = [];
-    for (let c = 1; c <= cols; c++) ps.push(placeholder(dialect, r * cols + c));
-    tuples.push(`(${ps.join(', ')})`);
-  }
-  // An empty cell or absent field keeps what is stored (COALESCE); the address's display form stays the first seen.
-  const keep = (c: string) => `${c} = COALESCE(excluded.${c}, contacts.${c})`;
+  for (let r = 0; r < n; r++) tuples.push(`(${UPSERT_COLUMNS.map((_, c) => `$${r * cols + c + 1}`).join(', ')})`);
+  // The address's display form stays the first seen; xmax = 0 marks a row this statement inserted.
   text =
     `INSERT INTO contacts (${UPSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ` +
-    `ON CONFLICT (email_key) DO UPDATE SET ${['first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone'].map(keep).join(', ')}, ` +
-    `attributes = ${mergeAttributesSql(dialect, 'contacts.attributes', 'excluded.attributes')}, updated_at = excluded.updated_at ` +
-    // PostgreSQL tells an insert from an update by xmax; SQLite by the id (see upsertContactRows).
-    (dialect === 'postgres' ? `RETURNING id, email_key AS "emailKey", (xmax = 0) AS "inserted"` : `RETURNING id, email_key AS "emailKey"`);
-  upsertSqlCache.set(cacheKey, text);
+    `ON CONFLICT (email_key) DO UPDATE SET ${KEPT_COLUMNS.map((c) => `${c} = COALESCE(excluded.${c}, contacts.${c})`).join(', ')}, ` +
+    `attributes = ${mergeAttributesSql('postgres', 'contacts.attributes', 'excluded.attributes')}, updated_at = excluded.updated_at ` +
+    `RETURNING id, email_key AS "emailKey", (xmax = 0) AS "inserted"`;
+  upsertSqlCache.set(n, text);
   return text;
 }
 
@@ -204,11 +198,10 @@ const sqliteStatements = new WeakMap<SqliteDatabase.Database, SqliteContactState
 function statementsFor(sqlite: SqliteDatabase.Database): SqliteContactStatements {
   let s = sqliteStatements.get(sqlite);
   if (!s) {
-    const keep = (c: string) => `${c} = COALESCE(?, ${c})`;
     s = {
       insert: sqlite.prepare(`INSERT INTO contacts (${UPSERT_COLUMNS.join(', ')}) VALUES (${UPSERT_COLUMNS.map(() => '?').join(', ')})`),
       update: sqlite.prepare(
-        `UPDATE contacts SET ${['first_name', 'last_name', 'locale', 'timezone', 'currency', 'phone'].map(keep).join(', ')}, ` +
+        `UPDATE contacts SET ${KEPT_COLUMNS.map((c) => `${c} = COALESCE(?, ${c})`).join(', ')}, ` +
           `attributes = ${mergeAttributesSql('sqlite', 'attributes', '?')}, updated_at = ? WHERE id = ?`,
       ),
       lookups: new Map(),
@@ -248,7 +241,7 @@ export async function upsertContactRows(db: Db, rows: readonly UpsertRow[], now:
   for (const r of rows) {
     params.push(r.email, r.emailKey, r.emailDomain, r.firstName, r.lastName, r.locale, r.timezone, r.currency, r.phone, toJsonColumn(r.attributes), now, now);
   }
-  const result = await db.k.executeQuery<{ id: number; emailKey: string; inserted?: boolean }>(CompiledQuery.raw(upsertSql(db.dialect, rows.length), params));
+  const result = await db.k.executeQuery<{ id: number; emailKey: string; inserted?: boolean }>(CompiledQuery.raw(upsertSqlPostgres(rows.length), params));
   return result.rows.map((r) => ({ id: Number(r.id), emailKey: r.emailKey, created: r.inserted === true }));
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from '../database.ts';
-import { fromJsonColumn, toJsonColumn } from '../dialect.ts';
+import { toJsonColumn } from '../dialect.ts';
 
 /** An event as stored: something a contact did or that happened to a message. */
 export interface EventRecord {
@@ -21,16 +21,4 @@ export async function insertEvent(db: Db, e: Omit<EventRecord, 'id'>): Promise<n
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
-}
-
-/** Reads a contact's events, newest first. */
-export async function selectContactEvents(db: Db, contactId: number, limit: number): Promise<EventRecord[]> {
-  const rows = await db.k.selectFrom('events').selectAll().where('contactId', '=', contactId).orderBy('occurredAt', 'desc').orderBy('id', 'desc').limit(limit).execute();
-  return rows.map((r) => ({ ...r, properties: fromJsonColumn(r.properties) }));
-}
-
-/** Reads a message's events, oldest first. */
-export async function selectMessageEvents(db: Db, messageRef: string): Promise<EventRecord[]> {
-  const rows = await db.k.selectFrom('events').selectAll().where('messageRef', '=', messageRef).orderBy('id').execute();
-  return rows.map((r) => ({ ...r, properties: fromJsonColumn(r.properties) }));
 }

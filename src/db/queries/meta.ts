@@ -1,10 +1,5 @@
 import type { Db } from '../database.ts';
 
-/** Reads one installation-wide setting. */
-export async function selectMeta(db: Db, key: string): Promise<string | undefined> {
-  return (await db.k.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
-}
-
 /** Writes a setting only if it is not set yet; returns true if this call set it (a once-only latch). */
 export async function insertMetaOnce(db: Db, key: string, value: string): Promise<boolean> {
   const r = await db.k.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
