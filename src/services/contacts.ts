@@ -1,4 +1,4 @@
-import { inTransaction } from '../db/database.ts';
+import { inTransaction, type Db } from '../db/database.ts';
 import { isUniqueViolation } from '../db/dialect.ts';
 import {
   deleteContact,
@@ -9,7 +9,7 @@ import {
   updateContact,
   upsertExternalIds,
 } from '../db/queries/contacts.ts';
-import type { ConsentEvidence, SubscriptionStatus } from '../domain/consent.ts';
+import type { ConsentEvidence, SubscriptionStatus, Topic } from '../domain/consent.ts';
 import { validateContactInput, type Contact, type ContactInput } from '../domain/contacts.ts';
 import { AppError, type ErrorDetail } from '../lib/errors.ts';
 import { storeContactBatch, type BatchRow } from './contact-batches.ts';
@@ -59,9 +59,7 @@ export async function createContact(ctx: ServiceContext, w: ContactWrite): Promi
       if (isUniqueViolation(err)) throw new AppError('conflict', `a contact with email ${draft.email} already exists`, [{ field: 'email', message: 'already exists' }]);
       throw err;
     }
-    await upsertExternalIds(tx, Object.entries(draft.externalIds ?? {}).map(([source, externalId]) => ({ contactId: id, source, externalId })));
-    const evidence = evidenceOf(w);
-    await applySubscriptionChanges(tx, Object.entries(w.topics ?? {}).map(([key, status]) => ({ contactId: id, email: draft.email, topic: topics.get(key)!, status, evidence })), now);
+    await writeIdsAndTopics(tx, id, draft.email, draft.externalIds, w, topics, now);
     return id;
   });
   return getContact(ctx, id);
@@ -83,10 +81,7 @@ export async function changeContact(ctx: ServiceContext, id: number, w: ContactW
       if (isUniqueViolation(err)) throw new AppError('conflict', `another contact already has email ${check.value.email}`, [{ field: 'email', message: 'already exists' }]);
       throw err;
     }
-    await upsertExternalIds(tx, Object.entries(check.value.externalIds ?? {}).map(([source, externalId]) => ({ contactId: id, source, externalId })));
-    const email = check.value.email ?? existing.email;
-    const evidence = evidenceOf(w);
-    await applySubscriptionChanges(tx, Object.entries(w.topics ?? {}).map(([key, status]) => ({ contactId: id, email, topic: topics.get(key)!, status, evidence })), now);
+    await writeIdsAndTopics(tx, id, check.value.email ?? existing.email, check.value.externalIds, w, topics, now);
   });
   return getContact(ctx, id);
 }
@@ -143,6 +138,13 @@ export async function bulkUpsertContacts(
     rejected: all,
     results: outcome.stored,
   };
+}
+
+/** Stores one contact's external ids and topic statuses (with the consent log), inside the caller's transaction. */
+async function writeIdsAndTopics(tx: Db, id: number, email: string, externalIds: Record<string, string> | undefined, w: ContactWrite, topics: ReadonlyMap<string, Topic>, now: number): Promise<void> {
+  await upsertExternalIds(tx, Object.entries(externalIds ?? {}).map(([source, externalId]) => ({ contactId: id, source, externalId })));
+  const evidence = evidenceOf(w);
+  await applySubscriptionChanges(tx, Object.entries(w.topics ?? {}).map(([key, status]) => ({ contactId: id, email, topic: topics.get(key)!, status, evidence })), now);
 }
 
 async function assertExternalIdsFree(db: ServiceContext['db'], ids: Record<string, string>, self: number | undefined): Promise<void> {
