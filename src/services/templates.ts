@@ -168,10 +168,18 @@ export async function renderTemplate(ctx: ServiceContext, key: string, req: Rend
 export async function sendTestMessage(ctx: ServiceContext, key: string, req: RenderRequest & { to: string }): Promise<{ messageRef: string; transport: string; result: SendResult }> {
   const to = normalizeEmail(req.to);
   if (!to.ok) throw new AppError('validation_failed', `to: "${req.to}" is not a valid email address`, [{ field: 'to', message: `is not a valid email address: it ${to.reason}` }]);
-  const { message } = await renderTemplate(ctx, key, { ...req, to: to.value.email });
+  const { message, template } = await renderTemplate(ctx, key, { ...req, to: to.value.email });
   const tagged = { ...message, subject: `[Test] ${message.subject}` };
   const raw = await buildMime(tagged, ctx.clock.now());
-  const result = await ctx.transport.send({ messageRef: message.messageRef, envelope: message.envelope, raw, subject: tagged.subject });
+  const { messageRef, envelope, ...parts } = tagged;
+  const result = await ctx.transport.send({
+    messageRef,
+    envelope,
+    raw,
+    stream: template.kind,
+    parts,
+    tags: { template: key, test: 'true' },
+  });
   ctx.logger.info({ template: key, messageRef: message.messageRef, transport: ctx.transport.name, status: result.status }, 'test message sent');
   return { messageRef: message.messageRef, transport: ctx.transport.name, result };
 }

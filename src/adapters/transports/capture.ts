@@ -15,7 +15,7 @@ export function createCaptureTransport(deps: { db: Db; clock: Clock }): MailTran
         messageRef: mail.messageRef,
         envelopeFrom: mail.envelope.from,
         envelopeTo: mail.envelope.to,
-        subject: mail.subject,
+        subject: mail.parts.subject,
         raw: mail.raw,
         createdAt: deps.clock.now(),
       });
