@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from './app.ts';
 import { registerContacts } from './cli/contacts.ts';
+import { registerDkim } from './cli/dkim.ts';
 import type { CliIo } from './cli/io.ts';
 import { registerKeys } from './cli/keys.ts';
 import { registerMigrate } from './cli/migrate.ts';
@@ -20,6 +21,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerKeys(program, io);
   registerTopics(program, io);
   registerContacts(program, io);
+  registerDkim(program, io);
   for (const c of program.commands) c.exitOverride();
   io.exitCode = undefined;
   try {

@@ -3,12 +3,14 @@ import type { Database } from './database.ts';
 import type { DialectName } from './dialect.ts';
 import { foundation } from './migrations/2026-11-27-001-foundation.ts';
 import { templates } from './migrations/2026-11-27-002-templates.ts';
+import { dkimKeys } from './migrations/2026-11-27-004-dkim-keys.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '2026-11-27-001-foundation': foundation(dialect),
     '2026-11-27-002-templates': templates(dialect),
+    '2026-11-27-004-dkim-keys': dkimKeys(dialect),
   };
 }
 

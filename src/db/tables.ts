@@ -144,6 +144,18 @@ export interface CapturedMessagesTable {
   createdAt: number;
 }
 
+export interface DkimKeysTable {
+  id: Generated<number>;
+  domain: string;
+  selector: string;
+  algorithm: string;
+  privateKeySealed: string;
+  publicDnsValue: string;
+  status: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
 export interface Tables {
   contacts: ContactsTable;
   contactExternalIds: ContactExternalIdsTable;
@@ -158,6 +170,7 @@ export interface Tables {
   settings: SettingsTable;
   events: EventsTable;
   capturedMessages: CapturedMessagesTable;
+  dkimKeys: DkimKeysTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;

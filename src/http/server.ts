@@ -15,6 +15,7 @@ import { apiKeyRoutes } from './api-keys.ts';
 import { templateRoutes } from './templates.ts';
 import { settingsRoutes } from './settings.ts';
 import { capturedMessageRoutes } from './captured-messages.ts';
+import { dkimKeyRoutes } from './dkim-keys.ts';
 import { publicLinkRoutes } from './public/links.ts';
 
 export interface HttpOptions {
@@ -75,6 +76,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
       await api.register(templateRoutes, deps);
       await api.register(settingsRoutes, deps);
       await api.register(capturedMessageRoutes, deps);
+      await api.register(dkimKeyRoutes, deps);
     },
     { prefix: '/api/v1' },
   );

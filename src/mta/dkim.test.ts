@@ -5,8 +5,8 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { canonicalBodyRelaxed, dkimDnsValue, generateDkimKey, parseDkimKey, signMessage } from './dkim.ts';
 
-const rsa = generateDkimKey('rsa-sha256');
-const ed = generateDkimKey('ed25519-sha256');
+const rsa = await generateDkimKey('rsa-sha256');
+const ed = await generateDkimKey('ed25519-sha256');
 const rsaKey = parseDkimKey(rsa.privateKeyPem, 'shop.example', 'rsa2026');
 const edKey = parseDkimKey(ed.privateKeyPem, 'shop.example', 'ed2026');
 

@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 
 // DKIM signing (RFC 6376, relaxed/relaxed) with RSA-SHA256 and Ed25519-SHA256 (RFC 8463).
 // Written here rather than taken from nodemailer (no Ed25519) or mailauth (re-reads the PEM for
@@ -21,28 +22,41 @@ export const SIGNED_HEADERS = [
   'content-transfer-encoding', 'list-unsubscribe', 'list-unsubscribe-post', 'feedback-id',
 ] as const;
 
-/** Parses a PEM private key (RSA of at least 1024 bits, or Ed25519) for a domain and selector. */
+/**
+ * Parses a PEM private key (RSA of 1024 to 4096 bits, or Ed25519) for a domain and selector.
+ * Throws an Error whose message says what is wrong with the key (and never contains it).
+ */
 export function parseDkimKey(pem: string, domain: string, selector: string): DkimKey {
-  const privateKey = createPrivateKey(pem);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (err) {
+    throw new Error(`not a readable, unencrypted PEM private key ("-----BEGIN PRIVATE KEY-----" or "-----BEGIN RSA PRIVATE KEY-----"): ${(err as Error).message}`);
+  }
   const type = privateKey.asymmetricKeyType;
   if (type === 'rsa') {
     const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    // RFC 8301: at least 1024 bits, 2048 recommended. Above 4096 the TXT record outgrows what many
+    // DNS hosts accept and every signature costs eight times a 2048-bit one.
     if (bits < 1024) throw new Error(`the RSA key has ${bits} bits; DKIM needs at least 1024 (use 2048)`);
+    if (bits > 4096) throw new Error(`the RSA key has ${bits} bits; DKIM keys above 4096 bits are not accepted (use 2048)`);
     return { domain, selector, algorithm: 'rsa-sha256', privateKey };
   }
   if (type === 'ed25519') return { domain, selector, algorithm: 'ed25519-sha256', privateKey };
   throw new Error(`a DKIM key must be RSA or Ed25519, not ${type}`);
 }
 
-/** Makes a new key pair: PEM private key and the DNS TXT record value to publish at `<selector>._domainkey.<domain>`. */
-export function generateDkimKey(algorithm: DkimAlgorithm): { privateKeyPem: string; dnsValue: string } {
-  if (algorithm === 'rsa-sha256') {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const spki = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-    return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), dnsValue: `v=DKIM1; k=rsa; p=${spki}` };
-  }
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), dnsValue: `v=DKIM1; k=ed25519; p=${ed25519Raw(publicKey)}` };
+const generatePair = promisify(generateKeyPair) as (type: 'rsa' | 'ed25519', opts: { modulusLength?: number }) => Promise<{ privateKey: KeyObject; publicKey: KeyObject }>;
+
+/**
+ * Makes a new key pair (RSA-2048 or Ed25519): PEM private key (PKCS#8) and the DNS TXT record value
+ * to publish at `<selector>._domainkey.<domain>`. Asynchronous: an RSA key takes tens to hundreds of
+ * milliseconds to find, which happens on libuv's thread pool instead of blocking the server.
+ */
+export async function generateDkimKey(algorithm: DkimAlgorithm): Promise<{ privateKeyPem: string; dnsValue: string }> {
+  const { privateKey } = algorithm === 'rsa-sha256' ? await generatePair('rsa', { modulusLength: 2048 }) : await generatePair('ed25519', {});
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { privateKeyPem: pem, dnsValue: dkimDnsValue({ domain: '', selector: '', algorithm, privateKey }) };
 }
 
 /** The DNS TXT record value for a private key's public half. */
