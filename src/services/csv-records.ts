@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Parser } from 'csv-parse';
+import { PlainRecordSplitter, type PlainRest, type RecordSink } from './csv-plain-records.ts';
 
 /** One CSV record as text, with the line it starts on (1-based, lines as an editor counts them). */
 export interface CsvRecord {
@@ -23,73 +24,131 @@ export interface CsvReadOptions {
   delimiter: string;
   /** Called after each chunk with the number of bytes read so far. */
   onBytes?(bytes: number): void;
+  /** false: csv-parse reads all of the file, quotes or not (tests compare the two readers). Default true. */
+  splitPlainText?: boolean;
 }
 
 /**
  * Yields a CSV byte stream's records in file order, a chunk's worth at a time, and throws a
  * CsvReadError (broken UTF-8, broken CSV, a failed read) only after every record before the
  * problem has been yielded, so a caller can keep exactly the rows before it.
+ * Text without any `"` is split directly (most exported files never quote); from the first chunk
+ * that holds a quote on, csv-parse reads the rest of the file.
  */
-export async function* readCsvRecords(input: AsyncIterable<Buffer | string>, { delimiter, onBytes }: CsvReadOptions): AsyncGenerator<CsvRecord[]> {
-  const records: CsvRecord[] = [];
-  // Line breaks inside and between the records parsed so far. Line numbers are counted here:
-  // csv-parse's count is off when a CRLF sits inside a record.
-  let breaks = 0;
-  let failure: unknown;
-  const parser = parse({
-    delimiter,
-    bom: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    // Empty lines come through (as one empty field) so that they are counted, then skipped here.
-    skip_empty_lines: false,
-    record_delimiter: ['\r\n', '\n', '\r'],
-    max_record_size: MAX_RECORD_CHARS,
-  });
-  // Records are counted from their fields, not from csv-parse's `raw` text and record info, which
-  // cost a fifth of an import (bench:import): a record ends one line, and adds the line breaks
-  // inside its (quoted) fields.
-  parser.on('data', (record: string[]) => {
-    if (record.length === 1 && record[0] === '') {
-      breaks++;
-      return;
-    }
-    const line = breaks + 1;
-    for (const f of record) if (f.indexOf('\n') !== -1 || f.indexOf('\r') !== -1) breaks += countBreaks(f);
-    breaks++;
-    records.push({ fields: record, line });
-  });
-  parser.on('error', (err) => (failure ??= err));
-  const feed = (bytes: Buffer) => new Promise<void>((resolve) => parser.write(bytes, () => resolve()));
-  // csv-parse holds back a record's last bytes to look for a CRLF; at a broken byte, filler lets out
-  // a record that ends just before it. The filler only joins the broken record, which is never read.
-  const filler = Buffer.from(delimiter === 'a' ? 'bbbbbbbb' : 'aaaaaaaa');
-  // Bytes are checked as UTF-8 before the parser sees them: csv-parse would turn broken bytes into
-  // U+FFFD and store mangled names.
+export async function* readCsvRecords(input: AsyncIterable<Buffer | string>, { delimiter, onBytes, splitPlainText = true }: CsvReadOptions): AsyncGenerator<CsvRecord[]> {
+  // Line breaks inside and between the records so far, counted by both readers.
+  const sink: RecordSink = { records: [], breaks: 0 };
+  const plain = new PlainRecordSplitter(delimiter, sink, MAX_RECORD_CHARS);
+  let parser: CsvParseFeed | undefined;
+  let failure: CsvReadError | undefined;
+  // Bytes are checked as UTF-8 before either reader sees them: csv-parse would turn broken bytes
+  // into U+FFFD and store mangled names.
   const utf8 = new Utf8Check();
   const chunks = readChunks(input);
   try {
     for (;;) {
       const next = await chunks.next();
       const { valid, error } = next.done ? utf8.end() : utf8.check(next.value);
-      if (valid.length > 0) await feed(valid);
-      if (error) await feed(filler);
+      if (!parser && (!splitPlainText || valid.indexOf(QUOTE) !== -1)) parser = await CsvParseFeed.takeOver(delimiter, sink, plain.rest());
+      if (parser) {
+        const skip = parser.skipLF && valid[0] === 10 ? 1 : 0;
+        parser.skipLF = false;
+        if (valid.length > skip) await parser.feed(skip ? valid.subarray(skip) : valid);
+        if (error) await parser.feedFiller();
+      } else {
+        // A line cut by a broken byte stays unsplit: its record is never read.
+        const tooLong = plain.write(valid.toString()) ?? (next.done && !error ? plain.end() : undefined);
+        if (tooLong !== undefined) failure = recordTooLong(tooLong);
+      }
       onBytes?.(utf8.bytes);
-      if (records.length > 0) yield records.splice(0);
-      if (failure) throw describeCsvFailure(failure, breaks);
+      if (sink.records.length > 0) yield sink.records.splice(0);
+      if (parser?.failure) throw describeCsvFailure(parser.failure, sink.breaks);
+      if (failure) throw failure;
       if (error) throw error;
       if (next.done) break;
     }
-    await new Promise<void>((resolve) => {
-      parser.once('finish', resolve);
-      parser.once('error', () => resolve());
-      parser.end();
-    });
-    if (records.length > 0) yield records.splice(0);
-    if (failure) throw describeCsvFailure(failure, breaks);
+    if (parser) {
+      await parser.end();
+      if (sink.records.length > 0) yield sink.records.splice(0);
+      if (parser.failure) throw describeCsvFailure(parser.failure, sink.breaks);
+    }
   } finally {
-    parser.destroy();
+    parser?.destroy();
     await chunks.return(undefined);
+  }
+}
+
+const QUOTE = 0x22;
+
+function recordTooLong(line: number): CsvReadError {
+  return new CsvReadError(`line ${line}: a record is longer than ${MAX_RECORD_CHARS} characters without a line break; check that this is a CSV file with one record a line`, line);
+}
+
+/** csv-parse, fed bytes, adding the records it finishes to the shared sink. */
+class CsvParseFeed {
+  failure: unknown;
+  /** The text before the take-over ended with a CR: a LF next is the second half of that CRLF. */
+  skipLF = false;
+  private readonly parser: Parser;
+  // csv-parse holds back a record's last bytes to look for a CRLF; at a broken byte, filler lets out
+  // a record that ends just before it. The filler only joins the broken record, which is never read.
+  private readonly filler: Buffer;
+
+  /** Starts csv-parse where the plain splitter stopped, with its unsplit text. */
+  static async takeOver(delimiter: string, sink: RecordSink, rest: PlainRest): Promise<CsvParseFeed> {
+    const feed = new CsvParseFeed(delimiter, sink, rest.atStart);
+    feed.skipLF = rest.skipLF;
+    if (rest.text !== '') await feed.feed(Buffer.from(rest.text));
+    return feed;
+  }
+
+  private constructor(delimiter: string, sink: RecordSink, atStart: boolean) {
+    this.filler = Buffer.from(delimiter === 'a' ? 'bbbbbbbb' : 'aaaaaaaa');
+    this.parser = parse({
+      delimiter,
+      // A BOM counts only at the very start of the file.
+      bom: atStart,
+      relax_column_count: true,
+      relax_quotes: true,
+      // Empty lines come through (as one empty field) so that they are counted, then skipped here.
+      skip_empty_lines: false,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      max_record_size: MAX_RECORD_CHARS,
+    });
+    // Records are counted from their fields, not from csv-parse's `raw` text and record info, which
+    // cost a fifth of an import (bench:import): a record ends one line, and adds the line breaks
+    // inside its (quoted) fields. csv-parse's own count is off when a CRLF sits inside a record.
+    this.parser.on('data', (record: string[]) => {
+      if (record.length === 1 && record[0] === '') {
+        sink.breaks++;
+        return;
+      }
+      const line = sink.breaks + 1;
+      for (const f of record) if (f.indexOf('\n') !== -1 || f.indexOf('\r') !== -1) sink.breaks += countBreaks(f);
+      sink.breaks++;
+      sink.records.push({ fields: record, line });
+    });
+    this.parser.on('error', (err) => (this.failure ??= err));
+  }
+
+  feed(bytes: Buffer): Promise<void> {
+    return new Promise<void>((resolve) => this.parser.write(bytes, () => resolve()));
+  }
+
+  feedFiller(): Promise<void> {
+    return this.feed(this.filler);
+  }
+
+  end(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.parser.once('finish', resolve);
+      this.parser.once('error', () => resolve());
+      this.parser.end();
+    });
+  }
+
+  destroy(): void {
+    this.parser.destroy();
   }
 }
 
