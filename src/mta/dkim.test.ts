@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canUseNetns, startDnsSandbox } from '../../test/helpers/netns.ts';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { canonicalBodyRelaxed, dkimDnsValue, generateDkimKey, parseDkimKey, signMessage } from './dkim.ts';
+import { canonicalBodyRelaxed, dkimDnsValue, generateDkimKey, parseDkimKey, signMessage, withCrlf } from './dkim.ts';
 
 const rsa = await generateDkimKey('rsa-sha256');
 const ed = await generateDkimKey('ed25519-sha256');
@@ -58,6 +58,17 @@ describe('DKIM signing', () => {
     expect(result.results.map((r) => r.status.result)).toEqual(['pass', 'pass']);
   });
 
+  it('signs the CRLF form of a message with bare LF line ends, and returns that form', async () => {
+    const lf = Buffer.from((await message()).toString('binary').replace(/\r\n/g, '\n'), 'binary');
+    const signed = signMessage(lf, [rsaKey, edKey], Date.now());
+    expect(signed.toString('binary')).not.toMatch(/[^\r]\n/);
+    const result = await dkimVerify(signed, { resolver });
+    expect(result.results.map((r) => r.status.result)).toEqual(['pass', 'pass']);
+    expect(withCrlf(Buffer.from('\na\r\nb\nc\n')).toString()).toBe('\r\na\r\nb\r\nc\r\n');
+    const crlf = Buffer.from('a\r\nb\r\n');
+    expect(withCrlf(crlf)).toBe(crlf);
+  });
+
   it('canonicalises bodies as RFC 6376 3.4.4 says', () => {
     expect(canonicalBodyRelaxed(Buffer.from('')).toString()).toBe('');
     expect(canonicalBodyRelaxed(Buffer.from('\r\n\r\n')).toString()).toBe('');
@@ -66,7 +77,9 @@ describe('DKIM signing', () => {
   });
 
   it('refuses weak or unsupported keys and publishes the right DNS value', () => {
-    expect(() => parseDkimKey('not a key', 'd', 's')).toThrow();
+    expect(() => parseDkimKey('not a key', 'd', 's')).toThrow(/not a readable, unencrypted PEM private key/);
+    const huge = readFileSync(new URL('../../test/fixtures/dkim/rsa-4104.pem', import.meta.url), 'utf8');
+    expect(() => parseDkimKey(huge, 'd', 's')).toThrow(/4104 bits; DKIM keys above 4096 bits are not accepted/);
     expect(dkimDnsValue(edKey)).toBe(ed.dnsValue);
     expect(dkimDnsValue(rsaKey)).toBe(rsa.dnsValue);
     expect(ed.dnsValue).toMatch(/^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/);

@@ -73,10 +73,13 @@ function ed25519Raw(pub: KeyObject): string {
 
 /**
  * Signs a complete message with every key given (RSA and Ed25519 side by side) and returns it
- * with the DKIM-Signature headers in front. `now` is the signature time (t=) in ms.
+ * with the DKIM-Signature headers in front. `now` is the signature time (t=) in ms. Bare LF line
+ * ends are turned into CRLF first (the returned message has them too): that is what SMTP puts on
+ * the wire, so it is what receivers verify.
  */
-export function signMessage(raw: Buffer, keys: readonly DkimKey[], now: number): Buffer {
-  if (keys.length === 0) return raw;
+export function signMessage(input: Buffer, keys: readonly DkimKey[], now: number): Buffer {
+  if (keys.length === 0) return input;
+  const raw = withCrlf(input);
   const split = raw.indexOf('\r\n\r\n');
   const headerText = (split < 0 ? raw : raw.subarray(0, split)).toString('binary');
   const body = split < 0 ? Buffer.alloc(0) : raw.subarray(split + 4);
@@ -96,6 +99,28 @@ export function signMessage(raw: Buffer, keys: readonly DkimKey[], now: number):
   }
   return Buffer.concat([Buffer.from(out.join(''), 'binary'), raw]);
 }
+
+/**
+ * The message with every bare LF made CRLF; the same Buffer when there is none. MailComposer's
+ * quoted-printable text keeps the text's own LF line breaks, and SMTP clients (nodemailer
+ * included) convert them only while sending, after a signature over the LF form was made.
+ */
+export function withCrlf(raw: Buffer): Buffer {
+  let lf = raw.indexOf(0x0a);
+  while (lf > 0 && raw[lf - 1] === 0x0d) lf = raw.indexOf(0x0a, lf + 1);
+  if (lf < 0) return raw;
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (; lf >= 0; lf = raw.indexOf(0x0a, lf + 1)) {
+    if (lf > 0 && raw[lf - 1] === 0x0d) continue;
+    parts.push(raw.subarray(start, lf), CRLF);
+    start = lf + 1;
+  }
+  parts.push(raw.subarray(start));
+  return Buffer.concat(parts);
+}
+
+const CRLF = Buffer.from('\r\n');
 
 interface HeaderField {
   name: string;
