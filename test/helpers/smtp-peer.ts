@@ -88,6 +88,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   let behaviour = options.behaviour ?? acceptAll;
   let greeting: PeerGreeting = options.greeting ?? { kind: 'greet' };
   const received: ReceivedMail[] = [];
+  const counts = new Map<string, number>();
   const sessions = new Map<string, PeerSession>();
   // The behaviours of the current transaction's recipients, per connection.
   const planned = new Map<string, PeerBehaviour[]>();
@@ -159,14 +160,16 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
         if (decisive.kind !== 'accept') return;
         const answer = () => {
           const queueId = randomBytes(5).toString('hex').toUpperCase();
+          const messageId = messageIdOf(raw);
           received.push({
             envelope: { from: fromOf(session), to: session.envelope.rcptTo.map((r) => r.address) },
             raw,
             at: new Date(),
-            messageId: messageIdOf(raw),
+            messageId,
             queueId,
             session: sessionOf(session),
           });
+          if (messageId) counts.set(messageId, (counts.get(messageId) ?? 0) + 1);
           callback(null, `2.0.0 Ok: queued as ${queueId}`);
         };
         if (decisive.delayMs) setTimeout(answer, decisive.delayMs);
@@ -210,12 +213,6 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
   });
   const port = (server.server.address() as AddressInfo).port;
 
-  const countsByMessageId = () => {
-    const counts = new Map<string, number>();
-    for (const m of received) if (m.messageId) counts.set(m.messageId, (counts.get(m.messageId) ?? 0) + 1);
-    return counts;
-  };
-
   return {
     host: '127.0.0.1',
     port,
@@ -226,8 +223,8 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     get maxOpenSessions() {
       return maxOpen;
     },
-    countOf: (messageId) => countsByMessageId().get(messageId.replace(/[<>\s]/g, '')) ?? 0,
-    countsByMessageId,
+    countOf: (messageId) => counts.get(messageId.replace(/[<>\s]/g, '')) ?? 0,
+    countsByMessageId: () => new Map(counts),
     setBehaviour(fn) {
       behaviour = fn;
     },

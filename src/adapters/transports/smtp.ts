@@ -33,7 +33,10 @@ export interface SmtpTransportConfig {
    * reply to the final dot: a shorter one risks giving up on a message that was in fact accepted).
    */
   socketTimeoutMs?: number;
-  /** `ca` (PEM) trusts a private CA, e.g. the one of an internal relay. */
+  /**
+   * `rejectUnauthorized` defaults to true with `secure` or `starttls: 'require'`, false with
+   * `opportunistic`; `ca` (PEM) trusts a private CA, e.g. the one of an internal relay.
+   */
   tls?: { rejectUnauthorized?: boolean; servername?: string; ca?: string };
   /** The EHLO hostname: this host's FQDN, the one its sending IP's PTR record names. */
   name: string;
@@ -61,7 +64,10 @@ export function createSmtpTransport(config: SmtpTransportConfig): MailTransport 
     connectionTimeout: c.connectionTimeoutMs,
     greetingTimeout: c.greetingTimeoutMs,
     socketTimeout: c.socketTimeoutMs,
-    tls: { ...c.tls },
+    // Opportunistic TLS verifies nothing by default (RFC 7435, Postfix's `may`): an unverified
+    // encryption beats the clear text it would otherwise fall back to, and a local MTA's
+    // self-signed certificate must not stop the mail. `require` and implicit TLS verify.
+    tls: { ...c.tls, rejectUnauthorized: c.tls?.rejectUnauthorized ?? (c.secure || c.starttls === 'require') },
     // The message is a finished Buffer: nodemailer must never read files or URLs for us.
     disableFileAccess: true,
     disableUrlAccess: true,
@@ -83,6 +89,8 @@ export function createSmtpTransport(config: SmtpTransportConfig): MailTransport 
   let closed = false;
 
   async function deliver(mail: OutgoingMail): Promise<SendResult> {
+    const problem = envelopeProblem(mail.envelope);
+    if (problem) return { status: 'failed', response: `message not sendable: ${problem}` };
     try {
       const info = await mailer.sendMail({ envelope: { from: mail.envelope.from, to: [mail.envelope.to] }, raw: mail.raw });
       return resultOfSmtpReply(info.response, info.serverMessageId, context);
@@ -131,6 +139,20 @@ export function checkSmtpConfig(c: SmtpTransportConfig): void {
       throw fail('starttls', "must be 'require' (or secure: true) when auth is set, so that the password never crosses the network in clear text");
     }
   }
+}
+
+// One bare address (local@domain, UTF-8 allowed) per side. nodemailer would parse anything else as
+// an address list: "a@x, eve@y" or "a@x>\r\nRCPT TO:<eve@y" would quietly add a recipient.
+const ENVELOPE_ADDRESS = /^[^\s<>(),;:"\\[\]@\x00-\x1f\x7f]{1,64}@[^\s<>(),;:"\\[\]@\x00-\x1f\x7f]{1,255}$/;
+
+function envelopeProblem(envelope: OutgoingMail['envelope']): string | null {
+  for (const side of ['from', 'to'] as const) {
+    const value = envelope[side];
+    if (typeof value !== 'string' || !ENVELOPE_ADDRESS.test(value)) {
+      return `envelope.${side} ${JSON.stringify(String(value).slice(0, 100))} is not one address like local@domain (no spaces, brackets, commas, quotes or line breaks)`;
+    }
+  }
+  return null;
 }
 
 function isPort(v: unknown): boolean {
