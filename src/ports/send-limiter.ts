@@ -66,6 +66,7 @@ export interface CappedCounters {
    * Adds one to `key` if its count is below `cap`, atomically across all workers. The counter lives
    * until `expiresAt` (the end of the warm-up day); at or after it the count starts again from zero.
    * Put the day in the key too (`warmup:<transport>:<dayKey>`), so each day has its own counter.
+   * With `cap` 0 it only reads: `{ ok: false, used }` (the day's progress, for the API).
    */
   countIfBelow(key: string, cap: number, expiresAt: number, now: number): Promise<CountResult>;
   /** Gives one back (a counted send that was not made); never goes below zero. */

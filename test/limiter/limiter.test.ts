@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemorySendLimiter } from '../../src/adapters/limiter/memory.ts';
 import { createRedisSendLimiter } from '../../src/adapters/limiter/redis.ts';
@@ -306,6 +308,28 @@ describe.skipIf(!TEST_REDIS_URL)('redis send limiter', () => {
     } finally {
       await Promise.all([a!.close(), b!.close()]);
       for (const p of prefixes) await deleteKeys(url, p);
+    }
+  });
+
+  it('keeps one daily cap and one bucket across two worker processes claiming at once', async () => {
+    const keyPrefix = uniqueKeyPrefix();
+    const now = Date.parse('2026-03-02T09:00:00Z');
+    const workers = [0, 1].map(() =>
+      spawn(process.execPath, ['bin/run-ts.js', 'test/limiter/claimer.ts', url, keyPrefix, '1000', '1500', '700', String(now)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
+    try {
+      const lines = workers.map((w) => createInterface({ input: w.stdout! })[Symbol.asyncIterator]());
+      for (const l of lines) expect((await l.next()).value).toBe('ready');
+      for (const w of workers) w.stdin!.write('go\n');
+      const results = await Promise.all(lines.map(async (l) => JSON.parse((await l.next()).value as string) as { counted: number; taken: number }));
+      // 2,000 claims against a cap of 1,500 and a bucket of 700: exactly that many, however they split.
+      expect(results.reduce((n, r) => n + r.counted, 0)).toBe(1_500);
+      expect(results.reduce((n, r) => n + r.taken, 0)).toBe(700);
+    } finally {
+      for (const w of workers) if (w.exitCode === null) w.kill();
+      await deleteKeys(url, keyPrefix);
     }
   });
 
