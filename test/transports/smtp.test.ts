@@ -314,6 +314,15 @@ describe('SMTP transport: AUTH', () => {
 });
 
 describe('SMTP transport: settings', () => {
+  it('a server that wants AUTH from a transport without credentials → deferred (settings, not the message)', async () => {
+    const peer = await peerWith({ auth: { user: 'chapar', pass: 'Correct-Horse-42' } });
+    const t = transportWith(config(peer));
+    const result = await t.send(outgoing());
+    expect(result.status).toBe('deferred');
+    expect(result.response).toMatch(/requires authentication or TLS first, check the transport's auth and starttls settings: 530 /);
+    expect(peer.received).toHaveLength(0);
+  });
+
   const base: SmtpTransportConfig = { host: 'mx.example.test', port: 25, secure: false, starttls: 'require', name: 'mta1.shop.test' };
   const bad: Array<[string, Partial<SmtpTransportConfig> | Record<string, unknown>]> = [
     ['smtp.port', { port: 0 }],

@@ -48,6 +48,10 @@ export function resultOfSmtpError(error: unknown, ctx: SmtpErrorContext): SendRe
     const enhanced = enhancedOf(reply);
     const withStatus = { code, ...(enhanced ? { enhanced } : {}) };
     if (code >= 400 && code < 500) return { status: 'deferred', response: `${reply}${at}`.slice(0, MAX_TEXT), ...withStatus };
+    // 530/538 (RFC 4954, "authenticate / STARTTLS first") are about our settings, not the message.
+    if (code === 530 || code === 538) {
+      return { status: 'deferred', response: clean(`${ctx.endpoint} requires authentication or TLS first, check the transport's auth and starttls settings: ${reply}`, ctx) };
+    }
     // 503 is a confused session (bad sequence), not a verdict on the message.
     const aboutTheMessage = err.code === 'EENVELOPE' || err.code === 'EMESSAGE';
     if (code >= 500 && code < 600 && code !== 503 && aboutTheMessage) return { status: 'failed', response: `${reply}${at}`.slice(0, MAX_TEXT), ...withStatus };
