@@ -52,7 +52,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const composer = { liquid: createLiquid(), urls: new TrackingUrls(config.publicUrl, keyring), prepared: new Map() };
   const clock = opts.clock ?? systemClock;
   const transport = createCaptureTransport({ db, clock });
-  const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport };
+  const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport, wakeDelivery: () => {} };
   let http: FastifyInstance | undefined;
   return {
     config,

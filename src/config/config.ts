@@ -20,6 +20,12 @@ export interface Config {
   /** Where the master secret came from: the environment, or a file Chapar generated. */
   secretSource: 'env' | 'file';
   secretFile: string | undefined;
+  /** Redis for limits shared by several worker processes; without it one process keeps them in memory. */
+  redisUrl: string | null;
+  /** Delivery: sends in flight per worker process. */
+  deliveryConcurrency: number;
+  /** Delivery: threads that render, build and DKIM-sign messages (0 = on the main thread). */
+  buildThreads: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -48,7 +54,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     bulkBodyLimitBytes: intVar(env, 'CHAPAR_BULK_BODY_LIMIT', 33_554_432, 1024, 1 << 30, problems),
     secretSource: env.CHAPAR_SECRET ? 'env' : 'file',
     secretFile: env.CHAPAR_SECRET ? undefined : join(dataDir, 'secret.key'),
+    redisUrl: env.CHAPAR_REDIS_URL ?? null,
+    deliveryConcurrency: intVar(env, 'CHAPAR_DELIVERY_CONCURRENCY', 32, 1, 1000, problems),
+    buildThreads: intVar(env, 'CHAPAR_BUILD_THREADS', 0, 0, 64, problems),
   };
+  if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) problems.push('CHAPAR_REDIS_URL must start with redis:// or rediss://');
   if (env.CHAPAR_SECRET && decodeSecret(env.CHAPAR_SECRET) === undefined) {
     problems.push('CHAPAR_SECRET must be at least 32 bytes, given as 64+ hex digits or 44+ base64 characters (make one with: openssl rand -base64 32)');
   }

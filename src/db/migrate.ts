@@ -3,6 +3,7 @@ import type { Database } from './database.ts';
 import type { DialectName } from './dialect.ts';
 import { foundation } from './migrations/2026-11-27-001-foundation.ts';
 import { templates } from './migrations/2026-11-27-002-templates.ts';
+import { delivery } from './migrations/2026-11-27-003-delivery.ts';
 import { dkimKeys } from './migrations/2026-11-27-004-dkim-keys.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
@@ -10,6 +11,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '2026-11-27-001-foundation': foundation(dialect),
     '2026-11-27-002-templates': templates(dialect),
+    '2026-11-27-003-delivery': delivery(dialect),
     '2026-11-27-004-dkim-keys': dkimKeys(dialect),
   };
 }

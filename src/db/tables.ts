@@ -144,6 +144,71 @@ export interface CapturedMessagesTable {
   createdAt: number;
 }
 
+export interface MessagesTable {
+  id: Generated<number>;
+  idempotencyKey: string;
+  ref: string;
+  stream: string;
+  source: string;
+  contactId: number | null;
+  toEmail: string;
+  templateKey: string | null;
+  content: unknown;
+  data: unknown;
+  locale: string | null;
+  topicKey: string | null;
+  campaignId: number | null;
+  streamId: string;
+  status: string;
+  dueAt: number;
+  leaseOwner: string | null;
+  attempts: Generated<number>;
+  transport: string | null;
+  providerMessageId: string | null;
+  lastResponse: string | null;
+  reason: string | null;
+  apiKeyId: number | null;
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  sentAt: number | null;
+}
+
+export interface MessageHistoryTable {
+  id: Generated<number>;
+  messageId: number;
+  status: string;
+  attempt: number | null;
+  transport: string | null;
+  code: number | null;
+  enhanced: string | null;
+  response: string | null;
+  at: number;
+}
+
+export interface TransportsTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  config: unknown;
+  secret: string | null;
+  maxPerSecond: number | null;
+  maxConnections: number | null;
+  warmup: unknown;
+  warmupStartedAt: number | null;
+  enabled: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BreakersTable {
+  scope: string;
+  state: string;
+  reason: string | null;
+  changedAt: number;
+  resumedAt: number | null;
+}
+
 export interface DkimKeysTable {
   id: Generated<number>;
   domain: string;
@@ -170,6 +235,10 @@ export interface Tables {
   settings: SettingsTable;
   events: EventsTable;
   capturedMessages: CapturedMessagesTable;
+  messages: MessagesTable;
+  messageHistory: MessageHistoryTable;
+  transports: TransportsTable;
+  breakers: BreakersTable;
   dkimKeys: DkimKeysTable;
 }
 

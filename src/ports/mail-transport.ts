@@ -41,3 +41,6 @@ export interface MailTransport {
   send(mail: OutgoingMail): Promise<SendResult>;
   close(): Promise<void>;
 }
+
+/** Builds the adapter for a configured transport; throws config_invalid naming a bad setting. */
+export type TransportFactory = (def: import('../domain/transports.ts').TransportDefinition) => MailTransport;

@@ -17,4 +17,6 @@ export interface ServiceContext {
   publicUrl: string;
   /** Where test sends go (the delivery engine routes the rest). Capture until one is configured. */
   transport: MailTransport;
+  /** Tells delivery workers (in this and other processes) that messages are waiting. Fire and forget. */
+  wakeDelivery: () => void;
 }

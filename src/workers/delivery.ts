@@ -1,0 +1,132 @@
+import { claimMessages, recordOutcomes, type MessageRow } from '../db/queries/messages.ts';
+import { DeliveryCache, deliverMessage, type DeliveryDeps } from '../services/delivery.ts';
+
+// The delivery worker: keeps a small local buffer of claimed messages topped up from the outbox
+// and runs `concurrency` sends at once, writing each outcome as soon as it is known (so a crash
+// loses at most the sends in flight, which come back when their lease ends). Several workers, in
+// one process or many, share the outbox through leases; none needs to know of the others.
+
+export interface DeliveryWorkerOptions {
+  /** Unique per worker (host, pid, n): leases and outcomes are fenced by it. */
+  owner: string;
+  /** Sends in flight at once. */
+  concurrency: number;
+  /** Rows claimed per round trip to the database. */
+  batchSize: number;
+  /** How long a claimed row stays ours; it must outlast the buffer's time in this worker. */
+  leaseMs: number;
+  /** How often an idle worker looks for due rows when no wake-up comes. */
+  pollMs: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: Omit<DeliveryWorkerOptions, 'owner'> = { concurrency: 32, batchSize: 200, leaseMs: 5 * 60_000, pollMs: 1000 };
+
+export interface DeliveryWorker {
+  /** Processes every message due now, then resolves with how many were handled (tests, `chapar send-due`). */
+  drain(): Promise<number>;
+  /** Starts the loop in the background. */
+  start(): void;
+  /** Wakes an idle loop (new messages were queued). */
+  wake(): void;
+  /** Stops claiming, finishes the sends in flight, writes their outcomes. */
+  stop(): Promise<void>;
+}
+
+export function createDeliveryWorker(deps: DeliveryDeps, opts: DeliveryWorkerOptions): DeliveryWorker {
+  const { ctx } = deps;
+  const cache = new DeliveryCache();
+  let buffer: MessageRow[] = [];
+  let refilling: Promise<void> | null = null;
+  let exhausted = false;
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let wakeUp: (() => void) | null = null;
+
+  const refill = (): Promise<void> =>
+    (refilling ??= (async () => {
+      try {
+        const rows = await claimMessages(ctx.db, { owner: opts.owner, now: ctx.clock.now(), leaseMs: opts.leaseMs, limit: opts.batchSize });
+        buffer.push(...rows);
+        exhausted = rows.length === 0;
+      } finally {
+        refilling = null;
+      }
+    })());
+
+  const next = async (): Promise<MessageRow | undefined> => {
+    while (buffer.length === 0) {
+      if (exhausted || stopped) return undefined;
+      await refill();
+    }
+    // Top up ahead of need, so lanes do not wait on the database.
+    if (buffer.length < opts.batchSize / 4 && !exhausted && !stopped) void refill();
+    return buffer.shift();
+  };
+
+  const handle = async (m: MessageRow): Promise<void> => {
+    try {
+      const outcome = await deliverMessage(deps, cache, m);
+      await recordOutcomes(ctx.db, opts.owner, ctx.clock.now(), [outcome]);
+    } catch (err) {
+      // A fault of ours (database gone, a bug): the lease runs out and the row is tried again.
+      ctx.logger.error({ err, messageId: m.id }, 'delivery of a message failed inside the worker');
+    }
+  };
+
+  const round = async (): Promise<number> => {
+    exhausted = false;
+    let handled = 0;
+    const lane = async () => {
+      for (let m = await next(); m; m = await next()) {
+        await handle(m);
+        handled++;
+      }
+    };
+    await Promise.all(Array.from({ length: opts.concurrency }, lane));
+    return handled;
+  };
+
+  const loop = async () => {
+    while (!stopped) {
+      const n = await round().catch((err: unknown) => {
+        ctx.logger.error({ err }, 'delivery worker round failed; retrying');
+        return 0;
+      });
+      if (n === 0 && !stopped) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, opts.pollMs);
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wakeUp = null;
+      }
+    }
+  };
+
+  return {
+    async drain() {
+      let total = 0;
+      for (let n = await round(); n > 0; n = await round()) total += n;
+      return total;
+    },
+    start() {
+      running ??= loop();
+    },
+    wake() {
+      wakeUp?.();
+    },
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await running;
+      // Claimed but never started: hand them back at once rather than when their lease ends.
+      const left = buffer;
+      buffer = [];
+      if (left.length > 0) {
+        await recordOutcomes(ctx.db, opts.owner, ctx.clock.now(), left.map((m) => ({ id: m.id, status: m.attempts > 0 ? 'deferred' : 'queued', dueAt: ctx.clock.now(), attempted: false, history: null })));
+      }
+    },
+  };
+}
