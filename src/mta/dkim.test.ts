@@ -74,6 +74,9 @@ describe('DKIM signing', () => {
     expect(canonicalBodyRelaxed(Buffer.from('\r\n\r\n')).toString()).toBe('');
     expect(canonicalBodyRelaxed(Buffer.from(' C \r\nD \t E\r\n\r\n\r\n')).toString()).toBe(' C\r\nD E\r\n');
     expect(canonicalBodyRelaxed(Buffer.from('no newline')).toString()).toBe('no newline\r\n');
+    expect(canonicalBodyRelaxed(Buffer.from(' \r\n \t\r\n')).toString()).toBe('');
+    expect(canonicalBodyRelaxed(Buffer.from('a\r\n \r\nb \r\n\t\r\n')).toString()).toBe('a\r\n\r\nb\r\n');
+    expect(canonicalBodyRelaxed(Buffer.from('x\ry \r\nend\r\n ')).toString()).toBe('x\ry\r\nend\r\n');
   });
 
   it('refuses weak or unsupported keys and publishes the right DNS value', () => {
