@@ -144,6 +144,12 @@ describe.each(DIALECTS)('DKIM keys API on %s', (dialect) => {
     expect(await t.db.k.selectFrom('dkimKeys').select('id').where('id', '=', k.json.id).execute()).toEqual([]);
   });
 
+  it('describes the routes in the OpenAPI document', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/api/docs/json', scope: 'none' })).json;
+    expect(Object.keys(doc.paths).filter((p) => p.includes('dkim'))).toEqual(['/api/v1/dkim-keys', '/api/v1/dkim-keys/{id}', '/api/v1/dkim-keys/import', '/api/v1/dkim-keys/{id}/retire']);
+    expect(doc.paths['/api/v1/dkim-keys'].post.requestBody.content['application/json'].schema.properties.algorithm.enum).toEqual(['rsa-sha256', 'ed25519-sha256']);
+  });
+
   it('needs an admin key to change keys; a read key may list them', async () => {
     for (const scope of ['read', 'write'] as const) {
       const create = await t.request({ method: 'POST', url: '/api/v1/dkim-keys', scope, body: { domain: 'scope.example', selector: 'x', algorithm: 'ed25519-sha256' } });
