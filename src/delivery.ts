@@ -72,7 +72,7 @@ export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOption
       policy: DEFAULT_RETRY_POLICY,
       random: opts.random ?? Math.random,
     },
-    { ...DEFAULT_WORKER_OPTIONS, concurrency: config.deliveryConcurrency, ...opts, owner },
+    { ...DEFAULT_WORKER_OPTIONS, concurrency: config.deliveryConcurrency, leaseMs: config.deliveryLeaseMs, ...opts, owner },
   );
   const unlisten = await limiter.onWake(WAKE_CHANNEL, () => worker.wake());
   const previousWake = ctx.wakeDelivery;

@@ -7,6 +7,7 @@ import { registerKeys } from './cli/keys.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerTopics } from './cli/topics.ts';
+import { registerWorker } from './cli/worker.ts';
 import { AppError } from './lib/errors.ts';
 
 /** Runs the `chapar` command line; returns the exit code (0 ok, 1 failed, 2 usage or validation error, 3 import with rejected rows). */
@@ -20,6 +21,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerMigrate(program, io);
   registerKeys(program, io);
   registerTopics(program, io);
+  registerWorker(program, io);
   registerContacts(program, io);
   registerDkim(program, io);
   for (const c of program.commands) c.exitOverride();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
+import { startDelivery } from '../delivery.ts';
 import { issueFirstAdminKey } from '../services/api-keys.ts';
 import type { CliIo } from './io.ts';
 
@@ -19,6 +20,7 @@ export function registerServe(program: Command, io: CliIo): void {
       const app = await createApp(config, { logger, env });
       const http = await app.buildHttp();
       // Workers (delivery, flows, scheduler) join here as they are built; each is start(deps) → stop().
+      const delivery = await startDelivery(app);
       const address = await http.listen({ port: config.port, host: config.host });
       const firstKey = await issueFirstAdminKey(app.ctx);
       const db = app.db.dialect === 'sqlite' ? config.databaseUrl : 'PostgreSQL';
@@ -37,6 +39,7 @@ export function registerServe(program: Command, io: CliIo): void {
         process.once('SIGTERM', stop);
       });
       logger.info('shutting down');
+      await delivery.stop();
       await app.close();
     });
 }

@@ -24,8 +24,12 @@ export interface Config {
   redisUrl: string | null;
   /** Delivery: sends in flight per worker process. */
   deliveryConcurrency: number;
+  /** Delivery: how long a claimed message is a worker's before another may take it (a crashed worker's rows come back after this). */
+  deliveryLeaseMs: number;
   /** Delivery: threads that render, build and DKIM-sign messages (0 = on the main thread). */
   buildThreads: number;
+  /** Transactional API: requests a second per API key, and the burst a key may save up (per process). */
+  txRate: { perSecond: number; burst: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -56,7 +60,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     secretFile: env.CHAPAR_SECRET ? undefined : join(dataDir, 'secret.key'),
     redisUrl: env.CHAPAR_REDIS_URL ?? null,
     deliveryConcurrency: intVar(env, 'CHAPAR_DELIVERY_CONCURRENCY', 32, 1, 1000, problems),
+    deliveryLeaseMs: intVar(env, 'CHAPAR_DELIVERY_LEASE_MS', 300_000, 1000, 86_400_000, problems),
     buildThreads: intVar(env, 'CHAPAR_BUILD_THREADS', 0, 0, 64, problems),
+    txRate: txRateVars(env, problems),
   };
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) problems.push('CHAPAR_REDIS_URL must start with redis:// or rediss://');
   if (env.CHAPAR_SECRET && decodeSecret(env.CHAPAR_SECRET) === undefined) {
@@ -89,6 +95,12 @@ function decodeSecret(raw: string): Buffer | undefined {
   const v = raw.trim();
   const buf = /^[0-9a-fA-F]+$/.test(v) && v.length % 2 === 0 ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
   return buf.length >= 32 ? buf : undefined;
+}
+
+/** CHAPAR_TX_RATE (default 100 a second) and CHAPAR_TX_BURST (default twice the rate). */
+function txRateVars(env: NodeJS.ProcessEnv, problems: string[]): Config['txRate'] {
+  const perSecond = intVar(env, 'CHAPAR_TX_RATE', 100, 1, 100_000, problems);
+  return { perSecond, burst: intVar(env, 'CHAPAR_TX_BURST', perSecond * 2, 1, 1_000_000, problems) };
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {
