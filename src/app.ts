@@ -9,6 +9,7 @@ import { createKeyring } from './lib/secrets.ts';
 import type { ServiceContext } from './services/context.ts';
 import { createLiquid } from './templates/liquid.ts';
 import { createCaptureTransport } from './adapters/transports/capture.ts';
+import { createTransportFactory } from './adapters/transports/factory.ts';
 import { TrackingUrls } from './templates/tracking-urls.ts';
 
 /** The version reported by the API docs and `chapar --version`. */
@@ -21,6 +22,8 @@ export interface App {
   ctx: ServiceContext;
   /** Whether this start generated the master secret file (worth telling the operator to back it up). */
   secretCreated: boolean;
+  /** The master secret, for this process's own worker threads only (they derive the same keys). */
+  secret: Buffer;
   buildHttp(): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
@@ -59,6 +62,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     db,
     ctx,
     secretCreated: created,
+    secret,
     async buildHttp() {
       // Loaded on demand: the HTTP stack (Fastify, OpenAPI, MJML for templates) is most of the
       // start-up time and memory, and CLI commands such as an import never need it.
@@ -69,6 +73,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         bulkBodyLimitBytes: config.bulkBodyLimitBytes,
         publicUrl: config.publicUrl,
         version: VERSION,
+        transportFactory: createTransportFactory({ db, clock }),
+        txRate: config.txRate,
       });
       return http;
     },

@@ -13,6 +13,7 @@ import { loadDkimSigner } from './services/dkim-signer.ts';
 import { createMessageBuilder } from './services/message-builder.ts';
 import { createSendGate } from './services/send-gate.ts';
 import { getRoutes, loadTransportDefinitions } from './services/transports.ts';
+import { createBuildPool } from './workers/build-pool.ts';
 import { createDeliveryWorker, DEFAULT_WORKER_OPTIONS, type DeliveryWorker, type DeliveryWorkerOptions } from './workers/delivery.ts';
 
 // The delivery role's composition: where the limiter (memory or Redis), the transport adapters, the
@@ -30,14 +31,16 @@ export interface DeliveryRuntime {
 const REFRESH_MS = 10_000;
 const WAKE_CHANNEL = 'delivery';
 
-export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOptions> & { limiter?: SendLimiter; random?: () => number; start?: boolean } = {}): Promise<DeliveryRuntime> {
+export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOptions> & { limiter?: SendLimiter; random?: () => number; start?: boolean; buildThreads?: number } = {}): Promise<DeliveryRuntime> {
   const { ctx, config } = app;
   const owner = opts.owner ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const limiter = opts.limiter ?? (config.redisUrl ? await createRedisSendLimiter({ url: config.redisUrl, onError: (err) => ctx.logger.warn({ err: err.message }, 'redis connection problem') }) : createMemorySendLimiter());
   const factory = createTransportFactory({ db: ctx.db, clock: ctx.clock });
   const signer = await loadDkimSigner(ctx.db, ctx.keyring, ctx.clock);
   const breakers = new BreakerBoard(ctx);
-  const build = createMessageBuilder({ liquid: ctx.composer.liquid, urls: ctx.composer.urls, sign: (raw, domain) => signer.sign(raw, domain) });
+  const threads = opts.buildThreads ?? config.buildThreads;
+  const pool = threads > 0 ? createBuildPool({ threads, secret: app.secret, publicUrl: config.publicUrl, keys: signer.keys() }) : null;
+  const build = pool ? pool.build : createMessageBuilder({ liquid: ctx.composer.liquid, urls: ctx.composer.urls, sign: (raw, domain) => signer.sign(raw, domain) });
 
   // Adapters live as long as their definition is unchanged; a changed one is rebuilt, the old closed.
   const adapters = new Map<string, { key: string; transport: MailTransport }>();
@@ -59,6 +62,7 @@ export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOption
     const definitions = await loadTransportDefinitions(ctx);
     set = { definitions, rules: await getRoutes(ctx), adapter: adapterFor(definitions) };
     await signer.reload();
+    pool?.setKeys(signer.keys());
     await breakers.evaluate();
   };
   await refresh();
@@ -94,6 +98,7 @@ export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOption
       unlisten();
       for (const { transport } of adapters.values()) await transport.close();
       await capture.close();
+      await pool?.close();
       if (!opts.limiter) await limiter.close();
     },
   };

@@ -21,6 +21,38 @@ export interface DkimSigner {
    * before are unsealed and parsed. If a key cannot be opened, throws and keeps the previous keys.
    */
   reload(): Promise<void>;
+  /** The active keys, parsed (for build threads, which sign with `signWithKeys`). */
+  keys(): DkimKey[];
+}
+
+/**
+ * A signing function over a fixed set of parsed keys, choosing by From domain as the signer does:
+ * what a build thread uses with the keys its parent passed it.
+ */
+export function signWithKeys(keys: readonly DkimKey[]): (raw: Buffer, fromDomain: string, now: number) => Buffer {
+  const byDomain = new Map<string, DkimKey[]>();
+  for (const key of keys) byDomain.set(key.domain, [...(byDomain.get(key.domain) ?? []), key]);
+  for (const list of byDomain.values()) list.sort((a, b) => rank(a) - rank(b));
+  const forFrom = new Map<string, DkimKey[]>();
+  return (raw, fromDomain, now) => {
+    let chosen = forFrom.get(fromDomain);
+    if (!chosen) {
+      chosen = keysForDomain(byDomain, fromDomain);
+      if (forFrom.size >= MAX_CACHED_DOMAINS) forFrom.clear();
+      forFrom.set(fromDomain, chosen);
+    }
+    return signMessage(raw, chosen, now);
+  };
+}
+
+/** The keys of a From domain, or of its nearest parent domain with keys (never a bare TLD). */
+function keysForDomain(byDomain: ReadonlyMap<string, DkimKey[]>, fromDomain: string): DkimKey[] {
+  const labels = domainToASCII(fromDomain.trim().replace(/\.$/, '')).toLowerCase().split('.');
+  for (let i = 0; labels.length - i >= 2 && labels[0] !== ''; i++) {
+    const hit = byDomain.get(labels.slice(i).join('.'));
+    if (hit) return hit;
+  }
+  return [];
 }
 
 /** The signer for a service context (its database, keyring and clock). */
@@ -87,6 +119,7 @@ export async function loadDkimSigner(db: Db, keyring: Keyring, clock: Clock): Pr
   return {
     sign: (raw, fromDomain) => signMessage(raw, keysFor(fromDomain), clock.now()),
     reload,
+    keys: () => [...parsed.values()].map((p) => p.key),
   };
 }
 

@@ -80,6 +80,23 @@ describe.each(DIALECTS)('outbox and delivery (%s)', (dialect) => {
     expect(peer.received[0]!.envelope.from).toMatch(/^bounces\+/);
   });
 
+  it('builds and signs in worker threads the same way', async () => {
+    await useSmtp();
+    expect((await t.request({ method: 'POST', url: '/api/v1/dkim-keys', body: { domain: 'shop.example', selector: 'r1' } })).status).toBe(201);
+    delivery = await startDelivery(t.app, { start: false, limiter: createMemorySendLimiter(), random: () => 0.5, concurrency: 8, buildThreads: 2 });
+    for (let i = 0; i < 20; i++) await tx(`thread-${i}`, `buyer${i}@example.com`);
+    expect(await delivery.worker.drain()).toBe(20);
+    expect(peer.received).toHaveLength(20);
+    const { dkimVerify } = await import('mailauth/lib/dkim/verify.js' as string);
+    const dnsValue = (await t.request({ method: 'GET', url: '/api/v1/dkim-keys' })).json.items[0].dnsValue as string;
+    for (const r of peer.received) {
+      const mail = await simpleParser(r.raw);
+      expect(mail.subject).toBe('Your order 1001');
+      const result = await dkimVerify(r.raw, { resolver: async () => [[dnsValue]], curTime: new Date(t.clock.now() + 1000) });
+      expect(result.results[0].status.result).toBe('pass');
+    }
+  });
+
   it('records suppressed, unconsented and invalid recipients with the reason and never sends them', async () => {
     await useSmtp();
     await start();

@@ -1,0 +1,73 @@
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode, type ErrorDetail } from '../lib/errors.ts';
+import type { DkimKey } from '../mta/dkim.ts';
+import type { MailParts } from '../ports/mail-transport.ts';
+import type { BuildJob, BuiltMessage } from '../services/message-builder.ts';
+
+// Rendering, MIME and above all RSA signing are most of a send's CPU time (RSA-2048 alone is
+// ~1,100 signatures a second on one core here: platform-facts.md). A pool of threads does them,
+// so the main thread is left with the database and the SMTP connections and every core works.
+
+export type ToBuildThread = { t: 'build'; id: number; job: BuildJob } | { t: 'keys'; keys: DkimKey[] };
+export type FromBuildThread =
+  | { t: 'built'; id: number; raw: ArrayBuffer; parts: MailParts; envelope: { from: string; to: string } }
+  | { t: 'error'; id: number; message: string; code: string | null; details: unknown };
+
+export interface BuildPool {
+  build(job: BuildJob): Promise<BuiltMessage>;
+  /** New signing keys (after the DKIM keys changed). */
+  setKeys(keys: DkimKey[]): void;
+  close(): Promise<void>;
+}
+
+export function createBuildPool(opts: { threads: number; secret: Buffer; publicUrl: string; keys: DkimKey[] }): BuildPool {
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./build-thread.ts', import.meta.url).href;
+  // A worker does not inherit the tsx loader bin/chapar.js registered: register it first.
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const pending = new Map<number, { resolve: (b: BuiltMessage) => void; reject: (e: Error) => void; thread: number }>();
+  const load: number[] = [];
+  let nextId = 0;
+  const threads = Array.from({ length: opts.threads }, (_, i) => {
+    const w = new Worker(boot, { eval: true, workerData: { secret: new Uint8Array(opts.secret), publicUrl: opts.publicUrl, keys: opts.keys } });
+    load.push(0);
+    w.on('message', (m: FromBuildThread) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      load[i]!--;
+      if (m.t === 'built') p.resolve({ raw: Buffer.from(m.raw), parts: m.parts, envelope: m.envelope });
+      else p.reject(m.code ? new AppError(m.code as ErrorCode, m.message, (m.details as ErrorDetail[]) ?? []) : new Error(m.message));
+    });
+    w.on('error', (err) => {
+      // A dead thread fails what it held; those messages are recorded as failed by the caller's catch.
+      for (const [id, p] of pending) {
+        if (p.thread === i) {
+          pending.delete(id);
+          p.reject(err);
+        }
+      }
+    });
+    w.unref();
+    return w;
+  });
+  return {
+    build(job) {
+      // The least busy thread takes the job.
+      let best = 0;
+      for (let i = 1; i < load.length; i++) if (load[i]! < load[best]!) best = i;
+      const id = nextId++;
+      load[best]!++;
+      return new Promise<BuiltMessage>((resolve, reject) => {
+        pending.set(id, { resolve, reject, thread: best });
+        threads[best]!.postMessage({ t: 'build', id, job } satisfies ToBuildThread);
+      });
+    },
+    setKeys(keys) {
+      for (const w of threads) w.postMessage({ t: 'keys', keys } satisfies ToBuildThread);
+    },
+    async close() {
+      await Promise.all(threads.map((w) => w.terminate()));
+    },
+  };
+}
