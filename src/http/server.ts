@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import type { TransportFactory } from '../ports/mail-transport.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { requireApiKeys } from './auth.ts';
 import { errorBody, handleError } from './errors.ts';
@@ -17,6 +18,9 @@ import { settingsRoutes } from './settings.ts';
 import { capturedMessageRoutes } from './captured-messages.ts';
 import { dkimKeyRoutes } from './dkim-keys.ts';
 import { publicLinkRoutes } from './public/links.ts';
+import { messageRoutes } from './messages.ts';
+import { transportRoutes } from './transports.ts';
+import { breakerRoutes } from './breakers.ts';
 
 export interface HttpOptions {
   logger: Logger;
@@ -24,12 +28,18 @@ export interface HttpOptions {
   bulkBodyLimitBytes: number;
   publicUrl: string;
   version: string;
+  /** Builds a transport's adapter, to check its settings when it is saved (adapters live in app.ts's world). */
+  transportFactory: TransportFactory;
+  /** The transactional API's limit per API key. */
+  txRate: { perSecond: number; burst: number };
 }
 
 /** Everything the route plugins need. */
 export interface RouteDeps {
   ctx: ServiceContext;
   bulkBodyLimitBytes: number;
+  transportFactory: TransportFactory;
+  txRate: { perSecond: number; burst: number };
 }
 
 /** Builds the HTTP server: the public health check, the OpenAPI docs and `/api/v1` behind API keys. */
@@ -63,12 +73,12 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
-  await app.register(publicLinkRoutes, { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes });
+  const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate };
+  await app.register(publicLinkRoutes, deps);
 
   await app.register(
     async (api) => {
       requireApiKeys(api, ctx);
-      const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes };
       await api.register(contactRoutes, deps);
       await api.register(topicRoutes, deps);
       await api.register(suppressionRoutes, deps);
@@ -77,6 +87,9 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
       await api.register(settingsRoutes, deps);
       await api.register(capturedMessageRoutes, deps);
       await api.register(dkimKeyRoutes, deps);
+      await api.register(messageRoutes, deps);
+      await api.register(transportRoutes, deps);
+      await api.register(breakerRoutes, deps);
     },
     { prefix: '/api/v1' },
   );
