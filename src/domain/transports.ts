@@ -64,7 +64,8 @@ export function routeFor(msg: RoutedMessage, rules: readonly RouteRule[], transp
     if (r.stream && r.stream !== msg.stream) continue;
     if (r.senderDomain && !domainMatches(msg.senderDomain, r.senderDomain)) continue;
     if (r.recipientDomain && !domainMatches(msg.recipientDomain, r.recipientDomain)) continue;
-    const list = r.transports.filter((n) => usable.has(n));
+    // capture is built in (never a configured transport), so it is always usable when a rule names it.
+    const list = r.transports.filter((n) => n === 'capture' || usable.has(n));
     if (list.length > 0) return list;
   }
   const preferred = enabled.filter((t) => (msg.stream === 'transactional' ? t.kind === 'smtp' : ESP_KINDS.has(t.kind)));

@@ -162,6 +162,25 @@ describe.each(DIALECTS)('transactional messages API on %s', (dialect) => {
       await delivery.stop();
     }
   });
+
+  it('end to end: a route naming capture keeps its mail in Chapar; the rest takes the default route to the SMTP transport', async () => {
+    // An SMTP transport nothing listens behind: what reaches it is deferred, not lost.
+    expect((await t.request({ method: 'POST', url: '/api/v1/transports', body: { name: 'mta', kind: 'smtp', settings: { host: '127.0.0.1', port: 1, starttls: 'opportunistic', domainLimits: false } } })).status).toBe(201);
+    expect((await t.request({ method: 'PUT', url: '/api/v1/routes', body: [{ recipientDomain: 'test.example', transports: ['capture'] }] })).status).toBe(200);
+    const delivery = await startDelivery(t.app, { start: false, limiter: createMemorySendLimiter(), random: () => 0.5 });
+    try {
+      const qa = await t.request(send({ to: 'qa@test.example', ...inline, data: { order: { number: 1 } }, idempotencyKey: 'route-1' }));
+      const real = await t.request(send({ to: 'real@example.com', ...inline, data: { order: { number: 2 } }, idempotencyKey: 'route-2' }));
+      expect(await delivery.worker.drain()).toBe(2);
+      expect((await t.request({ method: 'GET', url: `/api/v1/messages/${qa.json.id}` })).json).toMatchObject({ status: 'sent', transport: 'capture' });
+      const deferred = (await t.request({ method: 'GET', url: `/api/v1/messages/${real.json.id}` })).json;
+      expect(deferred).toMatchObject({ status: 'deferred', transport: 'mta' });
+      expect(deferred.history.map((h: { status: string }) => h.status)).toEqual(['queued', 'deferred']);
+      expect((await t.request({ method: 'GET', url: '/api/v1/captured-messages?to=real@example.com' })).json.items).toHaveLength(0);
+    } finally {
+      await delivery.stop();
+    }
+  });
 });
 
 describe.each(DIALECTS)('transactional API rate limit on %s', (dialect) => {
