@@ -48,7 +48,6 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
         }
       }
     });
-    w.unref();
     return w;
   });
   return {

@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { MessageStatus } from '../../domain/messages.ts';
 import { inTransaction, type Db } from '../database.ts';
+import { sqliteStatement } from '../prepared.ts';
 import { fromJsonColumn, toJsonColumn } from '../dialect.ts';
 import type { MessageHistoryTable, MessagesTable } from '../tables.ts';
 
@@ -126,6 +127,7 @@ export interface MessageOutcome {
 export async function recordOutcomes(db: Db, owner: string, now: number, outcomes: MessageOutcome[]): Promise<number[]> {
   if (outcomes.length === 0) return [];
   return inTransaction(db, async (tx) => {
+    if (tx.sqlite) return recordOutcomesSqlite(tx, owner, now, outcomes);
     const written: number[] = [];
     for (const o of outcomes) {
       const updated = await tx.k
@@ -167,6 +169,31 @@ export async function recordOutcomes(db: Db, owner: string, now: number, outcome
     }
     return written;
   });
+}
+
+// The same writes as prepared statements (SQLite; inside the caller's transaction). Fields an
+// outcome leaves undefined keep their value (COALESCE over a flag), as the Kysely path does.
+function recordOutcomesSqlite(tx: Db, owner: string, now: number, outcomes: MessageOutcome[]): number[] {
+  const update = sqliteStatement(
+    tx,
+    `UPDATE messages SET status = ?, due_at = ?, lease_owner = NULL, updated_at = ?, attempts = attempts + ?,
+       transport = CASE WHEN ? THEN ? ELSE transport END,
+       provider_message_id = CASE WHEN ? THEN ? ELSE provider_message_id END,
+       last_response = CASE WHEN ? THEN ? ELSE last_response END,
+       reason = CASE WHEN ? THEN ? ELSE reason END,
+       sent_at = CASE WHEN ? THEN ? ELSE sent_at END
+     WHERE id = ? AND status = 'sending' AND lease_owner = ? RETURNING attempts`,
+  )!;
+  const history = sqliteStatement(tx, 'INSERT INTO message_history (message_id, status, attempt, transport, code, enhanced, response, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')!;
+  const set = (v: unknown) => [v !== undefined ? 1 : 0, v ?? null];
+  const written: number[] = [];
+  for (const o of outcomes) {
+    const row = update.get(o.status, o.dueAt, now, o.attempted ? 1 : 0, ...set(o.transport), ...set(o.providerMessageId), ...set(o.lastResponse), ...set(o.reason), ...set(o.sentAt), o.id, owner) as { attempts: number } | undefined;
+    if (!row) continue;
+    written.push(o.id);
+    if (o.history) history.run(o.id, o.status, o.attempted ? row.attempts : null, o.transport ?? null, o.history.code ?? null, o.history.enhanced ?? null, o.history.response, now);
+  }
+  return written;
 }
 
 /** Counts messages a transport handed over since `since` (seeds warm-up counters after a restart). */

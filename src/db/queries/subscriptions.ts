@@ -1,4 +1,5 @@
 import type { SubscriptionStatus } from '../../domain/consent.ts';
+import { sqliteStatement } from '../prepared.ts';
 import type { Db } from '../database.ts';
 
 /** One contact's status on one topic, with the topic's key. */
@@ -41,6 +42,8 @@ export async function upsertSubscriptions(db: Db, rows: readonly { contactId: nu
 
 /** Reads one address's status on one topic by email key and topic key (the send-path lookup). */
 export async function selectStatusByEmailKey(db: Db, emailKey: string, topicKey: string): Promise<SubscriptionStatus | null> {
+  const fast = sqliteStatement(db, 'SELECT s.status FROM contacts c JOIN subscriptions s ON s.contact_id = c.id JOIN topics t ON t.id = s.topic_id WHERE c.email_key = ? AND t.key = ?');
+  if (fast) return ((fast.get(emailKey, topicKey) as { status: SubscriptionStatus } | undefined)?.status) ?? null;
   const row = await db.k
     .selectFrom('contacts as c')
     .innerJoin('subscriptions as s', 's.contactId', 'c.id')

@@ -1,8 +1,11 @@
 import type { Suppression, SuppressionReason } from '../../domain/suppressions.ts';
+import { sqliteStatement } from '../prepared.ts';
 import type { Db } from '../database.ts';
 
 /** Reads the suppression reasons recorded for one address hash (the send-path lookup; indexed). */
 export async function selectSuppressionReasons(db: Db, emailHash: string): Promise<SuppressionReason[]> {
+  const fast = sqliteStatement(db, 'SELECT reason FROM suppressions WHERE email_hash = ?');
+  if (fast) return (fast.all(emailHash) as { reason: SuppressionReason }[]).map((r) => r.reason);
   const rows = await db.k.selectFrom('suppressions').select('reason').where('emailHash', '=', emailHash).execute();
   return rows.map((r) => r.reason as SuppressionReason);
 }
