@@ -1,4 +1,4 @@
-import { claimMessages, recordOutcomes, type MessageRow } from '../db/queries/messages.ts';
+import { claimMessages, recordOutcomes, type MessageOutcome, type MessageRow } from '../db/queries/messages.ts';
 import { DeliveryCache, deliverMessage, type DeliveryDeps } from '../services/delivery.ts';
 
 // The delivery worker: keeps a small local buffer of claimed messages topped up from the outbox
@@ -63,10 +63,34 @@ export function createDeliveryWorker(deps: DeliveryDeps, opts: DeliveryWorkerOpt
     return buffer.shift();
   };
 
+  // Group commit: outcomes that arrive while a write is under way go together in the next one, so
+  // under load one transaction carries many outcomes (a commit, not a row, is what costs on SQLite)
+  // while a lone outcome is still written at once. A lane waits for its outcome to be written.
+  let waiting: { outcome: MessageOutcome; done: (err?: unknown) => void }[] = [];
+  let writing: Promise<void> | null = null;
+  const write = async () => {
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await recordOutcomes(ctx.db, opts.owner, ctx.clock.now(), batch.map((b) => b.outcome));
+        for (const b of batch) b.done();
+      } catch (err) {
+        for (const b of batch) b.done(err);
+      }
+    }
+    writing = null;
+  };
+  const record = (outcome: MessageOutcome) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ outcome, done: (err) => (err ? reject(err) : resolve()) });
+      writing ??= write();
+    });
+
   const handle = async (m: MessageRow): Promise<void> => {
     try {
       const outcome = await deliverMessage(deps, cache, m);
-      await recordOutcomes(ctx.db, opts.owner, ctx.clock.now(), [outcome]);
+      await record(outcome);
     } catch (err) {
       // A fault of ours (database gone, a bug): the lease runs out and the row is tried again.
       ctx.logger.error({ err, messageId: m.id }, 'delivery of a message failed inside the worker');
