@@ -3,6 +3,7 @@ import { simpleParser } from 'mailparser';
 import { createKeyring } from '../lib/secrets.ts';
 import { compileVariant } from './compile.ts';
 import { buildMime, composeMessage, type PreparedVariant, type StoreProfile, type TemplateSettings } from './compose.ts';
+import { htmlToText } from './html-text.ts';
 import { createLiquid } from './liquid.ts';
 import { TrackingUrls } from './tracking-urls.ts';
 
@@ -92,6 +93,8 @@ describe('composeMessage', () => {
     expect(text).toContain('Hi Sara <b>, your cart holds 2 items worth $59.50.');
     expect(text).toContain('Finish your order [https://mail.shop.example/c/42/m0abcdef12345678/');
     expect(text).not.toContain('{{');
+    // Built while Liquid wrote the HTML, the text part is what htmlToText makes of the finished HTML.
+    expect(m.text).toBe(htmlToText(m.html));
   });
 
   it('refuses a value that would inject a header', async () => {

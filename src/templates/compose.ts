@@ -1,8 +1,8 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Liquid, Template } from 'liquidjs';
 import { AppError } from '../lib/errors.ts';
-import { htmlToText } from './html-text.ts';
-import { renderParsed, type ReaderFormat } from './liquid.ts';
+import { HtmlTextWriter, StaticPieces } from './html-text.ts';
+import { renderParsed, staticPiecesOf, type ReaderFormat } from './liquid.ts';
 import type { Utm } from '../domain/templates.ts';
 import { addUtm, decodeEntities, encodeAttr, isTrackable } from './links.ts';
 import type { TrackingUrls } from './tracking-urls.ts';
@@ -110,16 +110,19 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
     preferences_url: engine.urls.preferences(token),
     view_in_browser_url: engine.urls.viewInBrowser(ref, recipient.contactId, tag),
   };
-  const data = { ...req.context, contact: recipient.contact, store: storeData(store), ...links };
+  // Built step by step, not as `{ ...context, contact, ...links }`: that spread took ~5 µs a message.
+  const data = copyOwn(req.context);
+  data.contact = recipient.contact;
+  data.store = storeData(store);
+  Object.assign(data, links);
   const subjectText = renderParsed(engine.liquid, variant.subject, data, recipient.format).trim();
   const preheaderText = renderParsed(engine.liquid, variant.preheader, data, recipient.format).trim();
 
   // Links are marked at compile time; here each destination becomes a signed click URL with UTM
   // (the same one in HTML and text). Our own links (unsubscribe, preferences, web version) stay direct.
-  const own = new Set(Object.values(links));
   const tracked = new Map<string, string>();
   const track = (url: string): string => {
-    if (own.has(url) || !isTrackable(url)) return url;
+    if (url === links.unsubscribe_url || url === links.preferences_url || url === links.view_in_browser_url || !isTrackable(url)) return url;
     let out = tracked.get(url);
     if (!out) {
       const withUtm = addUtm(url, template.utm);
@@ -131,11 +134,13 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
   const pixel = template.trackOpens
     ? `<img src="${engine.urls.openPixel(ref, recipient.contactId, tag)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`
     : '';
-  const html = renderParsed(engine.liquid, variant.html, { ...escapeDeep(data), preheader: escapeHtml(preheaderText), __pixel: pixel }, {
-    format: recipient.format,
-    link: (raw) => encodeAttr(track(decodeEntities(raw))),
-  });
-  const text = variant.text ? renderParsed(engine.liquid, variant.text, data, { format: recipient.format, link: track }) : htmlToText(html);
+  // Without an author's text part, the text is made from the HTML as Liquid writes it.
+  const textWriter = variant.text ? undefined : new HtmlTextWriter(staticPieces(engine.liquid, variant.html));
+  const htmlData = escapeDeep(data) as Record<string, unknown>;
+  htmlData.preheader = escapeHtml(preheaderText);
+  htmlData.__pixel = pixel;
+  const html = renderParsed(engine.liquid, variant.html, htmlData, { format: recipient.format, link: (raw) => encodeAttr(track(decodeEntities(raw))) }, textWriter);
+  const text = textWriter ? textWriter.finish() : renderParsed(engine.liquid, variant.text ?? [], data, { format: recipient.format, link: track });
 
   for (const [field, value] of [['subject', subjectText], ['fromName', variant.fromName], ['fromEmail', variant.fromEmail], ['replyTo', variant.replyTo ?? ''], ['to', recipient.email]] as const) {
     if (CRLF.test(value)) throw new AppError('validation_failed', `${field}: contains a line break, which would inject mail headers`, [{ field, message: 'contains a line break' }]);
@@ -160,6 +165,15 @@ export async function composeMessage(engine: Pick<Composer, 'liquid' | 'urls'>, 
     headers,
     envelope: { from: engine.urls.verpAddress(ref, store.bounceDomain), to: recipient.email },
   };
+}
+
+// The static pieces of each parsed HTML template, kept as long as the template is.
+const piecesByTemplate = new WeakMap<Template[], StaticPieces>();
+
+function staticPieces(liquid: Liquid, html: Template[]): StaticPieces {
+  let pieces = piecesByTemplate.get(html);
+  if (!pieces) piecesByTemplate.set(html, (pieces = new StaticPieces(staticPiecesOf(liquid, html))));
+  return pieces;
 }
 
 /** Builds the RFC 5322 message: multipart/alternative (text, then HTML), UTF-8, quoted-printable. */
@@ -193,6 +207,19 @@ function storeData(s: StoreProfile): Record<string, unknown> {
   return { name: s.name, url: s.url, address: s.address, logo_url: s.logoUrl, support_email: s.supportEmail };
 }
 
+/** A shallow copy of an object's own properties (a "__proto__" key stays a plain property). */
+function copyOwn(source: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in source) if (Object.hasOwn(source, k)) setOwn(out, k, source[k]);
+  return out;
+}
+
+// Assigning "__proto__" (a key JSON data may carry) would set the prototype instead.
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
 /**
  * HTML-escapes every string in the data, so no value can inject markup into the HTML part. Plain
  * loops: Object.entries/fromEntries made this 4x slower (~14 µs a message, bench:render).
@@ -208,10 +235,7 @@ function escapeDeep(value: unknown): any {
   const out: Record<string, unknown> = {};
   for (const k in value) {
     if (!Object.hasOwn(value, k)) continue;
-    const v = escapeDeep((value as Record<string, unknown>)[k]);
-    // Assigning "__proto__" (a key JSON data may carry) would set the prototype instead.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[k] = v;
+    setOwn(out, k, escapeDeep((value as Record<string, unknown>)[k]));
   }
   return out;
 }

@@ -2,8 +2,8 @@ import { convert } from 'html-to-text';
 import { describe, expect, it } from 'vitest';
 import { sampleContext } from '../services/template-samples.ts';
 import { compileVariant } from './compile.ts';
-import { htmlToText } from './html-text.ts';
-import { createLiquid, renderParsed } from './liquid.ts';
+import { htmlToText, HtmlTextWriter, StaticPieces } from './html-text.ts';
+import { createLiquid, renderParsed, staticPiecesOf } from './liquid.ts';
 import { loadStarterBody, STARTER_LOCALES, STARTER_TEMPLATES } from './starters/catalog.ts';
 
 describe('htmlToText', () => {
@@ -43,4 +43,50 @@ describe('htmlToText', () => {
       });
     }
   }
+});
+
+describe('HtmlTextWriter', () => {
+  // A seeded generator: the same "random" documents and cuts on every run.
+  let seed = 7;
+  const rnd = (k: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % k;
+  };
+  // Fragments chosen to straddle piece boundaries: comment and tag openers cut short, closing tags
+  // of skipped elements cut in two, entities, blanks and links.
+  const FRAGMENTS = ['<p>', '</p>', '<DIV class="x">', '</div>', '<br/>', '<a href="https://x.example/a?b=1&amp;c=2">', "<a href='mailto:a@b'>", '</a>', '<td>', '<tr>', '<table>', '<span>', '<h1>', '<li>', '<style>p{}</style>', '<head><title>t</title></head>', '<!-- c -->', '<!--[if mso]><p>o</p><![endif]-->', '<div data-chapar-hidden>hid</div>', 'hello', ' world ', '\n   ', '&nbsp;', '&amp;', '&#1587;', '&zwnj;', '\u00a0', 'x\u2003', 'سلام', '<o:p>', '<hr>', '<', '>', 'a<b', '<!-->', '--', '->', '</style', '</title>', '<title>', '<!', '<!-', '</sty', 'le>', '<!-x>', '<!doctype html>'];
+
+  it('gives exactly htmlToText of the whole document, however the pieces fall and whichever were recorded', () => {
+    for (let d = 0; d < 2000; d++) {
+      let html = '';
+      for (let k = 1 + rnd(30); k > 0; k--) html += FRAGMENTS[rnd(FRAGMENTS.length)];
+      const cuts = [0];
+      for (let p = 1 + rnd(8); p < html.length; p += 1 + rnd(8)) cuts.push(p);
+      cuts.push(html.length);
+      const pieces = cuts.slice(1).map((end, k) => html.slice(cuts[k], end));
+      const statics = new StaticPieces(pieces.filter(() => rnd(3) > 0));
+      // Twice: the first pass records the static pieces, the second replays them.
+      for (const pass of [1, 2]) {
+        const writer = new HtmlTextWriter(statics);
+        for (const piece of pieces) writer.write(piece);
+        expect(writer.finish(), `pass ${pass} of ${JSON.stringify(pieces)}`).toBe(htmlToText(html));
+      }
+    }
+  });
+
+  it('builds the same text from a starter render as htmlToText does from the finished HTML', async () => {
+    const liquid = createLiquid();
+    for (const starter of STARTER_TEMPLATES) {
+      const compiled = await compileVariant({ subject: 's', preheader: 'p', bodyType: 'mjml', body: loadStarterBody(starter.key, 'en'), textBody: null }, 'ltr', 'en');
+      if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
+      const template = liquid.parse(compiled.value.html);
+      const statics = new StaticPieces(staticPiecesOf(liquid, template));
+      for (const name of ['Sara', 'Ali <b>&amp;']) {
+        const data = { ...sampleContext('en', 'USD', Date.parse('2026-11-27T10:00:00Z'), 'https://shop.example'), contact: { first_name: name }, store: { name: 'Kaveh', url: 'https://shop.example', address: '1 Main St' }, preheader: 'p', __pixel: '<img src="https://m.example/o.gif">' };
+        const writer = new HtmlTextWriter(statics);
+        const html = renderParsed(liquid, template, data, { locale: 'en', currency: 'USD', timezone: 'UTC' }, writer);
+        expect(writer.finish()).toBe(htmlToText(html));
+      }
+    }
+  });
 });

@@ -3,160 +3,270 @@
 // and rendering a second (text) Liquid template instead doubles the per-recipient cost
 // (bench:render). Email HTML is a narrow dialect: blocks, tables, links, images; this covers it,
 // and the tests compare its words with html-to-text's on every starter template.
-
-// What a tag does to the text, by the tag name's code (see nameCode): slicing and lower-casing each
-// tag's name to look it up was the largest share of this converter's time (bench:render profile).
-const SKIP = 1; // content is never text
-const PARAGRAPH = 2;
-const LINE = 3;
-const BREAK = 4;
-const LINK = 5;
-const DIV = 6; // a line, unless it is the hidden preheader block
-const KIND = new Map<number, number>();
-for (const [kind, names] of [
-  [SKIP, 'head style script title'],
-  [PARAGRAPH, 'p h1 h2 h3 h4 h5 h6 table ul ol blockquote hr'],
-  [LINE, 'tr td th li section center article header footer tbody thead'],
-  [BREAK, 'br'],
-  [LINK, 'a'],
-  [DIV, 'div'],
-] as const) {
-  for (const name of names.split(' ')) KIND.set(nameCode(name, 0, name.length), kind);
-}
-
-/**
- * A tag name (letters and digits, any case) as a number, exact for names up to 10 characters
- * (37^10 < 2^53); -1 for longer names, which no tag of interest has.
- */
-function nameCode(s: string, from: number, to: number): number {
-  if (to - from > 10) return -1;
-  let code = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    code = code * 37 + (c <= 57 ? c - 47 : (c | 32) - 86);
-  }
-  return code;
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', zwnj: '', zwj: '', shy: '', hellip: '…', mdash: '—', ndash: '–', laquo: '«', raquo: '»', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', copy: '©', middot: '·', times: '×' };
-
-function decode(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return code === 8204 || code === 8205 || code === 173 ? '' : String.fromCodePoint(code);
-    }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
-}
-
-const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
+//
+// Composition builds the text while Liquid writes the HTML (HtmlTextWriter): most of a message is
+// the template's static markup, whose scan is recorded once per template (StaticPieces) and
+// replayed, so only what Liquid fills in is scanned per recipient. Scanning the whole 15 KB
+// document per message was a fifth of composition's time.
+import { decodeText, HtmlScanner, type ScanState, type TextEvents } from './html-scan.ts';
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9 || c === 0xa0;
 }
 
-function isNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
-}
-
 /** Trimmed, entities decoded: a line or link label whose whitespace runs are already single spaces. */
 function finish(collapsed: string): string {
   const t = collapsed.trim();
-  return t.includes('&') ? decode(t).replace(/\u00a0/g, ' ') : t;
+  return t.includes('&') ? decodeText(t).replace(/\u00a0/g, ' ') : t;
 }
 
-/** Readable text from email HTML: blocks become lines, links "label [url]", images and hidden parts left out. */
-export function htmlToText(html: string): string {
-  let out = '';
+/**
+ * Text from a run of HTML text with its whitespace collapsed: the words joined by single spaces,
+ * and whether whitespace came before the first and after the last (all of it, for blank runs).
+ */
+interface Words {
+  words: string;
+  lead: boolean;
+  trail: boolean;
+}
+
+function collapse(s: string, from: number, to: number): Words {
+  let words = '';
+  let k = from;
+  while (k < to) {
+    if (isSpace(s.charCodeAt(k))) {
+      k++;
+      continue;
+    }
+    const start = k++;
+    while (k < to && !isSpace(s.charCodeAt(k))) k++;
+    words = words === '' ? s.slice(start, k) : `${words} ${s.slice(start, k)}`;
+  }
+  return { words, lead: isSpace(s.charCodeAt(from)), trail: isSpace(s.charCodeAt(to - 1)) };
+}
+
+/** Lines of text from the scanner's events: blocks become lines, links "label [url]". */
+class TextBuilder implements TextEvents {
+  private out = '';
   // The current line with its whitespace already collapsed (runs of spaces, tabs, line breaks and
   // no-break spaces become one space, the way a browser shows them); `space` is a run not yet
-  // written because no word has followed it. Collapsing while scanning instead of per line
-  // afterwards saved a fifth of this converter's time.
-  let line = '';
-  let space = false;
-  let pendingBreak = 0;
-  const links: { href: string; start: number }[] = [];
-  const append = (s: string, from: number, to: number) => {
+  // written because no word has followed it.
+  private line = '';
+  private space = false;
+  private pendingBreak = 0;
+  private readonly links: { href: string; start: number }[] = [];
+
+  text(s: string, from: number, to: number): void {
     let k = from;
     while (k < to) {
       if (isSpace(s.charCodeAt(k))) {
-        space = true;
+        this.space = true;
         k++;
         continue;
       }
       const start = k++;
       while (k < to && !isSpace(s.charCodeAt(k))) k++;
-      const word = s.slice(start, k);
-      line = line === '' ? word : space ? `${line} ${word}` : line + word;
-      space = false;
+      this.word(s.slice(start, k));
     }
-  };
-  const flush = (breaks: number) => {
-    const text = line === '' ? '' : finish(line);
-    if (text !== '') {
-      if (out !== '') out += pendingBreak >= 2 ? '\n\n' : '\n';
-      out += text;
-      pendingBreak = 0;
-    }
-    line = '';
-    space = false;
-    if (breaks > pendingBreak) pendingBreak = breaks;
-    // A link whose label spans a block boundary keeps the part on the current line as its label.
-    for (const l of links) l.start = 0;
-  };
-  const n = html.length;
-  let i = 0;
-  // A hand-rolled scanner: a regex tokenizer over 15 KB of table markup was slower than the Liquid render.
-  while (i < n) {
-    const lt = html.indexOf('<', i);
-    if (lt < 0) {
-      append(html, i, n);
-      break;
-    }
-    // Most text between tags in email HTML is indentation, which append skips.
-    if (lt > i) append(html, i, lt);
-    if (html.charCodeAt(lt + 1) === 33 && html.startsWith('<!--', lt)) {
-      const end = html.indexOf('-->', lt + 4);
-      i = end < 0 ? n : end + 3;
-      continue;
-    }
-    const gt = html.indexOf('>', lt);
-    if (gt < 0) break;
-    let j = lt + 1;
-    const closing = html.charCodeAt(j) === 47;
-    if (closing) j++;
-    const nameStart = j;
-    while (j < gt && isNameChar(html.charCodeAt(j))) j++;
-    i = gt + 1;
-    if (j === nameStart) continue;
-    const kind = KIND.get(nameCode(html, nameStart, j));
-    if (kind === undefined) continue;
-    // Skip what readers never see: the document head, styles, and the hidden preheader block.
-    if (!closing && (kind === SKIP || (kind === DIV && html.slice(j, gt).includes('data-chapar-hidden')))) {
-      const end = html.indexOf(`</${html.slice(nameStart, j).toLowerCase()}`, i);
-      i = end < 0 ? n : html.indexOf('>', end) + 1 || n;
-      continue;
-    }
-    if (kind === BREAK) flush(1);
-    else if (kind === LINK) {
-      if (!closing) {
-        const m = HREF.exec(html.slice(j, gt));
-        links.push({ href: m ? decode(m[1] ?? m[2] ?? m[3] ?? '') : '', start: line.length });
-      } else {
-        const link = links.pop();
-        if (!link) continue;
-        const label = finish(line.slice(link.start));
-        const href = link.href.trim();
-        const shown = href.replace(/^mailto:/i, '');
-        if (href && !href.startsWith('#') && label !== shown && label !== href) {
-          const add = label ? ` [${href}]` : href;
-          append(add, 0, add.length);
-        }
-      }
-    } else if (kind === PARAGRAPH) flush(2);
-    else if (kind === LINE || kind === DIV) flush(1);
   }
-  flush(0);
-  return out.includes('\n\n\n') ? out.replace(/\n{3,}/g, '\n\n') : out;
+
+  /** The same as `text` for a run collapsed beforehand. */
+  words(w: Words): void {
+    if (w.words === '') {
+      this.space = true;
+      return;
+    }
+    if (w.lead) this.space = true;
+    this.word(w.words);
+    this.space = w.trail;
+  }
+
+  block(breaks: number): void {
+    const text = this.line === '' ? '' : finish(this.line);
+    if (text !== '') {
+      if (this.out !== '') this.out += this.pendingBreak >= 2 ? '\n\n' : '\n';
+      this.out += text;
+      this.pendingBreak = 0;
+    }
+    this.line = '';
+    this.space = false;
+    if (breaks > this.pendingBreak) this.pendingBreak = breaks;
+    // A link whose label spans a block boundary keeps the part on the current line as its label.
+    for (const l of this.links) l.start = 0;
+  }
+
+  linkOpen(href: string): void {
+    this.links.push({ href, start: this.line.length });
+  }
+
+  linkClose(): void {
+    const link = this.links.pop();
+    if (!link) return;
+    const label = finish(this.line.slice(link.start));
+    const href = link.href.trim();
+    const shown = href.replace(/^mailto:/i, '');
+    if (href && !href.startsWith('#') && label !== shown && label !== href) {
+      const add = label ? ` [${href}]` : href;
+      this.text(add, 0, add.length);
+    }
+  }
+
+  result(): string {
+    this.block(0);
+    return this.out.includes('\n\n\n') ? this.out.replace(/\n{3,}/g, '\n\n') : this.out;
+  }
+
+  private word(w: string): void {
+    this.line = this.line === '' ? w : this.space ? `${this.line} ${w}` : this.line + w;
+    this.space = false;
+  }
+}
+
+/** What scanning a piece from between tags reports, kept to be replayed, and where it leaves the scanner. */
+interface Recording {
+  events: ({ k: 'text'; w: Words } | { k: 'block'; breaks: number } | { k: 'open'; href: string } | { k: 'close' })[];
+  end: ScanState;
+}
+
+/** Keeps a scan's events, merging what replaying would do the same with fewer steps. */
+class Recorder implements TextEvents {
+  readonly events: Recording['events'] = [];
+
+  text(s: string, from: number, to: number): void {
+    const last = this.events.at(-1);
+    const w = collapse(s, from, to);
+    // Blanks right after a block boundary change nothing: the line is empty.
+    if (w.words === '' && (last?.k === 'block' || (last?.k === 'text' && last.w.words === ''))) return;
+    this.events.push({ k: 'text', w });
+  }
+
+  block(breaks: number): void {
+    let last = this.events.at(-1);
+    // Blanks before a boundary change nothing either; two boundaries act as the larger one.
+    while (last?.k === 'text' && last.w.words === '') {
+      this.events.pop();
+      last = this.events.at(-1);
+    }
+    if (last?.k === 'block') last.breaks = Math.max(last.breaks, breaks);
+    else this.events.push({ k: 'block', breaks });
+  }
+
+  linkOpen(href: string): void {
+    this.events.push({ k: 'open', href });
+  }
+
+  linkClose(): void {
+    this.events.push({ k: 'close' });
+  }
+}
+
+function record(piece: string, from: number, start?: ScanState): Recording {
+  const scanner = new HtmlScanner();
+  if (start) scanner.restore(start);
+  const recorder = new Recorder();
+  scanner.feed(piece, recorder, from);
+  return { events: recorder.events, end: scanner.state() };
+}
+
+function replay(r: Recording, into: TextBuilder): void {
+  for (const e of r.events) {
+    if (e.k === 'text') into.words(e.w);
+    else if (e.k === 'block') into.block(e.breaks);
+    else if (e.k === 'open') into.linkOpen(e.href);
+    else into.linkClose();
+  }
+}
+
+/** The recorded scans of one static piece, by where the scanner stood when it came. */
+interface PieceScans {
+  /** Met between tags. */
+  fromText?: Recording;
+  /** Met inside a tag: the piece's first '>' ends it; the rest, scanned from between tags. */
+  afterTag?: { gt: number; rest: Recording | null };
+  /** Met inside a comment or a skipped element (by ScanState.key), nothing carried over. */
+  inside?: Map<string, Recording>;
+}
+
+/**
+ * The static pieces of one template's HTML (the text between its Liquid tags), each scanned once,
+ * on first use, and replayed for every recipient. Only these pieces are recorded, never what
+ * Liquid fills in, so the memory is bounded by the template and holds no one's data.
+ */
+export class StaticPieces {
+  private readonly pieces: Set<string>;
+  // Keyed by the very strings the render writes, which V8 then compares by identity, where the
+  // set's equal copies are compared character by character.
+  private readonly scans = new Map<string, PieceScans>();
+
+  constructor(pieces: Iterable<string>) {
+    this.pieces = new Set(pieces);
+  }
+
+  /** Feeds one piece: replayed when it is a known static piece, scanned otherwise. */
+  feed(piece: string, scanner: HtmlScanner, text: TextBuilder): void {
+    let scans = this.scans.get(piece);
+    if (scans === undefined) {
+      if (!this.pieces.has(piece)) {
+        scanner.feed(piece, text);
+        return;
+      }
+      this.scans.set(piece, (scans = {}));
+    }
+    if (scanner.betweenTags) {
+      const r = (scans.fromText ??= record(piece, 0));
+      replay(r, text);
+      scanner.restore(r.end);
+    } else if (scanner.insideTag) {
+      let a = scans.afterTag;
+      if (!a) {
+        const gt = piece.indexOf('>');
+        scans.afterTag = a = { gt, rest: gt < 0 ? null : record(piece, gt + 1) };
+      }
+      if (!a.rest) {
+        scanner.pending += piece;
+        return;
+      }
+      // The tag itself holds what Liquid wrote into it (a link's address), so it is read each time.
+      scanner.closePendingTag(piece, a.gt, text);
+      if (scanner.betweenTags) {
+        replay(a.rest, text);
+        scanner.restore(a.rest.end);
+      } else scanner.feed(piece, text, a.gt + 1);
+    } else if (scanner.pending === '') {
+      const key = scanner.key();
+      scans.inside ??= new Map();
+      let r = scans.inside.get(key);
+      if (!r) scans.inside.set(key, (r = record(piece, 0, scanner.state())));
+      replay(r, text);
+      scanner.restore(r.end);
+    } else scanner.feed(piece, text);
+  }
+}
+
+/**
+ * Builds the text part while the HTML is written, piece by piece (a Liquid render's writes). The
+ * result is exactly htmlToText of the whole HTML, however the pieces fall.
+ */
+export class HtmlTextWriter {
+  private readonly scanner = new HtmlScanner();
+  private readonly text = new TextBuilder();
+
+  constructor(private readonly pieces?: StaticPieces) {}
+
+  write(piece: string): void {
+    if (this.pieces) this.pieces.feed(piece, this.scanner, this.text);
+    else this.scanner.feed(piece, this.text);
+  }
+
+  /** The text; the writer is spent. */
+  finish(): string {
+    return this.text.result();
+  }
+}
+
+/** Readable text from email HTML: blocks become lines, links "label [url]", images and hidden parts left out. */
+export function htmlToText(html: string): string {
+  const w = new HtmlTextWriter();
+  w.write(html);
+  return w.finish();
 }

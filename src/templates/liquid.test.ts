@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLiquid, renderParsed, type ReaderFormat } from './liquid.ts';
+import { createLiquid, renderParsed, staticPiecesOf, type ReaderFormat } from './liquid.ts';
 
 const fa: ReaderFormat = { locale: 'fa', currency: 'IRT', timezone: 'Asia/Tehran' };
 const en: ReaderFormat = { locale: 'en-US', currency: 'USD', timezone: 'America/New_York' };
@@ -52,5 +52,22 @@ describe('template Liquid', () => {
     await expect(render('{% for i in (1..100000000) %}{{ i }}{% endfor %}', {}, en, { parseLimit: 1e6, renderLimitMs: 200, memoryLimit: 1e7 })).rejects.toThrow(/limit/i);
     const slow = '{% for a in (1..5000) %}{% for b in (1..5000) %}{% endfor %}{% endfor %}';
     await expect(render(slow, {}, en, { parseLimit: 1e6, renderLimitMs: 200, memoryLimit: 1e8 })).rejects.toThrow(/limit/i);
+  });
+
+  it('hands a listener every piece it writes, the template\'s static pieces as staticPiecesOf lists them', () => {
+    const liquid = createLiquid();
+    const template = liquid.parse('<p>Hi {{ name }},</p>\n{%- for i in items %} <b>{{ i | money }}</b>{% endfor %}<br>');
+    const pieces: string[] = [];
+    const out = renderParsed(liquid, template, { name: 'Sara', items: [1, 2] }, en, { write: (p) => pieces.push(p) });
+    expect(out).toBe('<p>Hi Sara,</p> <b>$1.00</b> <b>$2.00</b><br>');
+    expect(pieces.join('')).toBe(out);
+    const statics = new Set(staticPiecesOf(liquid, template));
+    expect(pieces.filter((p) => statics.has(p))).toEqual(['<p>Hi ', ',</p>', ' <b>', '</b>', ' <b>', '</b>', '<br>']);
+  });
+
+  it('renders text without Liquid as it is, and keeps its own render settings out of the templates\' reach', async () => {
+    expect(await render('No Liquid here — سلام', {})).toBe('No Liquid here — سلام');
+    expect(await render('[{{ __env }}{{ __env.format.locale }}]', {})).toBe('[]');
+    expect(await render('{{ 5 | money }}', {}, fa)).toBe('۵ تومان');
   });
 });

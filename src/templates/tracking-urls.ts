@@ -1,6 +1,6 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Keyring } from '../lib/secrets.ts';
-import { signParts, verifyParts } from '../lib/signing.ts';
+import { LinkSigner } from './link-signer.ts';
 
 /** Who an unsubscribe or preference link is for. `topicKey` null = every topic (unsubscribe all). */
 export interface LinkSubject {
@@ -23,32 +23,32 @@ export function newMessageRef(now: number): string {
  * cannot be edited into another's.
  */
 export class TrackingUrls {
-  private readonly clickKey: Buffer;
-  private readonly messageKey: Buffer;
-  private readonly subscriberKey: Buffer;
-  private readonly verpKey: Buffer;
+  private readonly clickKey: LinkSigner;
+  private readonly messageKey: LinkSigner;
+  private readonly subscriberKey: LinkSigner;
+  private readonly verpKey: LinkSigner;
 
   constructor(
     private readonly publicUrl: string,
     keyring: Keyring,
   ) {
-    this.clickKey = keyring.key('link:click');
-    this.messageKey = keyring.key('link:message');
-    this.subscriberKey = keyring.key('link:subscriber');
-    this.verpKey = keyring.key('verp');
+    this.clickKey = new LinkSigner(keyring.key('link:click'));
+    this.messageKey = new LinkSigner(keyring.key('link:message'));
+    this.subscriberKey = new LinkSigner(keyring.key('link:subscriber'));
+    this.verpKey = new LinkSigner(keyring.key('verp'));
   }
 
   /** `/c/<contact>/<ref>/<url as base64url>/<sig>`: the contact and message ride along, signed with the URL. */
   click(ref: string, contactId: number, url: string): string {
     const u = Buffer.from(url).toString('base64url');
-    return `${this.publicUrl}/c/${contactId}/${ref}/${u}/${signParts(this.clickKey, [String(contactId), ref, url])}`;
+    return `${this.publicUrl}/c/${contactId}/${ref}/${u}/${this.clickKey.sign([String(contactId), ref, url])}`;
   }
 
   /** The destination of a click link, or null if the link was altered or never signed. */
   verifyClick(contactId: string, ref: string, encodedUrl: string, sig: string): string | null {
     if (!REF.test(ref) || !/^\d{1,15}$/.test(contactId)) return null;
     const url = Buffer.from(encodedUrl, 'base64url').toString();
-    return verifyParts(this.clickKey, [contactId, ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
+    return this.clickKey.verify([contactId, ref, url], sig) && /^https?:\/\//i.test(url) ? url : null;
   }
 
   /**
@@ -56,7 +56,7 @@ export class TrackingUrls {
    * message for the same reader, so one signature serves both).
    */
   messageTag(ref: string, contactId: number): string {
-    return signParts(this.messageKey, [String(contactId), ref]);
+    return this.messageKey.sign([String(contactId), ref]);
   }
 
   openPixel(ref: string, contactId: number, tag = this.messageTag(ref, contactId)): string {
@@ -69,7 +69,7 @@ export class TrackingUrls {
 
   /** True when a pixel or web-version link is genuine. */
   verifyMessageTag(contactId: string, ref: string, tag: string): boolean {
-    return REF.test(ref) && /^\d{1,15}$/.test(contactId) && verifyParts(this.messageKey, [contactId, ref], tag);
+    return REF.test(ref) && /^\d{1,15}$/.test(contactId) && this.messageKey.verify([contactId, ref], tag);
   }
 
   /**
@@ -80,7 +80,7 @@ export class TrackingUrls {
   token(s: LinkSubject): string {
     if (!REF.test(s.messageRef) || (s.topicKey !== null && !TOPIC.test(s.topicKey))) throw new Error('invalid link subject');
     const topic = s.topicKey ?? '*';
-    return `${s.contactId}.${topic}.${s.messageRef}.${signParts(this.subscriberKey, [String(s.contactId), topic, s.messageRef])}`;
+    return `${s.contactId}.${topic}.${s.messageRef}.${this.subscriberKey.sign([String(s.contactId), topic, s.messageRef])}`;
   }
 
   unsubscribe(token: string): string {
@@ -96,7 +96,7 @@ export class TrackingUrls {
     const m = /^(\d{1,15})\.([a-z0-9_-]{1,64}|\*)\.([a-z0-9]{8,40})\.([A-Za-z0-9_-]{22})$/.exec(token);
     if (!m) return null;
     const [, id, topic, ref, sig] = m as unknown as [string, string, string, string, string];
-    if (!verifyParts(this.subscriberKey, [id, topic, ref], sig)) return null;
+    if (!this.subscriberKey.verify([id, topic, ref], sig)) return null;
     return { contactId: Number(id), topicKey: topic === '*' ? null : topic, messageRef: ref };
   }
 
@@ -118,6 +118,6 @@ export class TrackingUrls {
   }
 
   private verpSig(ref: string): string {
-    return createHmac('sha256', this.verpKey).update(ref).digest('hex').slice(0, 10);
+    return this.verpKey.macHex(ref).slice(0, 10);
   }
 }
