@@ -20,6 +20,12 @@ const COMMANDS = [
   ['contacts'],
   ['contacts', 'import'],
   ['contacts', 'export'],
+  ['dkim'],
+  ['dkim', 'generate'],
+  ['dkim', 'import'],
+  ['dkim', 'list'],
+  ['dkim', 'retire'],
+  ['worker'],
 ];
 
 describe('chapar usage', () => {
@@ -34,7 +40,7 @@ describe('chapar usage', () => {
     expect(root.code).toBe(0);
     expect(root.stderr).toBe('');
     expect(root.stdout).toMatch(/^Usage: chapar \[options\] \[command\]/);
-    for (const name of ['serve', 'migrate', 'keys', 'topics', 'contacts']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['serve', 'migrate', 'keys', 'topics', 'contacts', 'dkim', 'worker']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     for (const command of COMMANDS) {
       const r = await cli.run([...command, '--help']);
       expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });
