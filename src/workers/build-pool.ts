@@ -8,7 +8,8 @@ import type { BuildJob, BuiltMessage } from '../services/message-builder.ts';
 // ~1,100 signatures a second on one core here: platform-facts.md). A pool of threads does them,
 // so the main thread is left with the database and the SMTP connections and every core works.
 
-export type ToBuildThread = { t: 'build'; id: number; job: BuildJob } | { t: 'keys'; keys: DkimKey[] };
+// A variant's source (20 KB or more of HTML) crosses to a thread once; later jobs name it by key.
+export type ToBuildThread = { t: 'build'; id: number; job: BuildJob | (Omit<BuildJob, 'variant'> & { variant: { cacheKey: string } }) } | { t: 'keys'; keys: DkimKey[] };
 export type FromBuildThread =
   | { t: 'built'; id: number; raw: ArrayBuffer; parts: MailParts; envelope: { from: string; to: string } }
   | { t: 'error'; id: number; message: string; code: string | null; details: unknown };
@@ -27,10 +28,12 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
   const pending = new Map<number, { resolve: (b: BuiltMessage) => void; reject: (e: Error) => void; thread: number }>();
   const load: number[] = [];
+  const known: Set<string>[] = [];
   let nextId = 0;
   const threads = Array.from({ length: opts.threads }, (_, i) => {
     const w = new Worker(boot, { eval: true, workerData: { secret: new Uint8Array(opts.secret), publicUrl: opts.publicUrl, keys: opts.keys } });
     load.push(0);
+    known.push(new Set());
     w.on('message', (m: FromBuildThread) => {
       const p = pending.get(m.id);
       if (!p) return;
@@ -59,7 +62,12 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
       load[best]!++;
       return new Promise<BuiltMessage>((resolve, reject) => {
         pending.set(id, { resolve, reject, thread: best });
-        threads[best]!.postMessage({ t: 'build', id, job } satisfies ToBuildThread);
+        const seen = known[best]!;
+        const key = job.variant.cacheKey;
+        const sent = seen.has(key) ? { ...job, variant: { cacheKey: key } } : job;
+        if (seen.size > 1000) seen.clear();
+        seen.add(key);
+        threads[best]!.postMessage({ t: 'build', id, job: sent } satisfies ToBuildThread);
       });
     },
     setKeys(keys) {

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createKeyring } from '../lib/secrets.ts';
 import type { DkimKey } from '../mta/dkim.ts';
 import { signWithKeys } from '../services/dkim-signer.ts';
-import { createMessageBuilder, type BuildJob } from '../services/message-builder.ts';
+import { createMessageBuilder, type BuildJob, type VariantForBuild } from '../services/message-builder.ts';
 import { createLiquid } from '../templates/liquid.ts';
 import { TrackingUrls } from '../templates/tracking-urls.ts';
 import type { FromBuildThread, ToBuildThread } from './build-pool.ts';
@@ -14,6 +14,7 @@ const setup = workerData as { secret: Uint8Array; publicUrl: string; keys: DkimK
 const port = parentPort!;
 let sign = signWithKeys(setup.keys);
 let now = 0;
+const variants = new Map<string, VariantForBuild>();
 const build = createMessageBuilder({
   liquid: createLiquid(),
   urls: new TrackingUrls(setup.publicUrl, createKeyring(Buffer.from(setup.secret))),
@@ -25,7 +26,18 @@ port.on('message', (m: ToBuildThread) => {
     sign = signWithKeys(m.keys);
     return;
   }
-  const job: BuildJob = m.job;
+  // The pool sends a variant's source once per thread (it keeps at most 1,000 keys, as we do).
+  const v = m.job.variant;
+  if ('html' in v) {
+    if (variants.size > 1000) variants.clear();
+    variants.set(v.cacheKey, v);
+  }
+  const variant = variants.get(v.cacheKey);
+  if (!variant) {
+    port.postMessage({ t: 'error', id: m.id, message: `variant ${v.cacheKey} was never sent to this thread`, code: null, details: null } satisfies FromBuildThread);
+    return;
+  }
+  const job: BuildJob = { ...m.job, variant };
   now = job.now;
   build(job).then(
     (built) => {
