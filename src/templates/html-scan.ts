@@ -53,15 +53,50 @@ function isNameChar(c: number): boolean {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', zwnj: '', zwj: '', shy: '', hellip: '…', mdash: '—', ndash: '–', laquo: '«', raquo: '»', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', copy: '©', middot: '·', times: '×' };
 
-/** Decodes the character references email HTML uses; zero-width joiners and soft hyphens vanish. */
+/**
+ * Decodes the character references email HTML uses (`&amp;`, `&#1587;`, `&#x2764;`); zero-width
+ * joiners and soft hyphens vanish, unknown names stay as written, and a number that is no
+ * character becomes U+FFFD, as browsers show it. A loop, not a regex replace with a callback,
+ * which cost as much as the rest of a line's handling.
+ */
 export function decodeText(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return code === 8204 || code === 8205 || code === 173 ? '' : String.fromCodePoint(code);
+  let amp = s.indexOf('&');
+  if (amp < 0) return s;
+  let out = '';
+  let done = 0;
+  while (amp >= 0) {
+    const semi = s.indexOf(';', amp + 1);
+    if (semi < 0) break;
+    const decoded = reference(s, amp + 1, semi);
+    if (decoded === undefined) {
+      amp = s.indexOf('&', amp + 1);
+      continue;
     }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
+    out += s.slice(done, amp) + decoded;
+    done = semi + 1;
+    amp = s.indexOf('&', done);
+  }
+  return done === 0 ? s : out + s.slice(done);
+}
+
+// The character that s[from, to) (between '&' and ';') names, or undefined if it names none.
+function reference(s: string, from: number, to: number): string | undefined {
+  if (from === to) return undefined;
+  if (s.charCodeAt(from) !== 35) {
+    for (let i = from; i < to; i++) if (!isLetter(s.charCodeAt(i))) return undefined;
+    const name = s.slice(from, to).toLowerCase();
+    return Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : undefined;
+  }
+  const hex = from + 1 < to && (s.charCodeAt(from + 1) | 32) === 120;
+  const digits = s.slice(from + (hex ? 2 : 1), to);
+  if (digits === '' || !(hex ? /^[0-9a-f]+$/i : /^[0-9]+$/).test(digits)) return undefined;
+  const code = parseInt(digits, hex ? 16 : 10);
+  if (code === 8204 || code === 8205 || code === 173) return '';
+  return code <= 0x10ffff ? String.fromCodePoint(code) : '\ufffd';
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 }
 
 const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
@@ -136,9 +171,25 @@ export class HtmlScanner {
    * goes on after `gt`. Only while `insideTag`.
    */
   closePendingTag(s: string, gt: number, ev: TextEvents): void {
-    const tag = this.pending + s.slice(0, gt + 1);
+    const p = this.pending;
     this.mode = TEXT;
     this.pending = '';
+    // Most tags need only their name, which the pending part holds: no need to join the parts.
+    let j = 1;
+    const closing = p.charCodeAt(j) === 47;
+    if (closing) j++;
+    const nameStart = j;
+    while (j < p.length && isNameChar(p.charCodeAt(j))) j++;
+    if (j < p.length) {
+      if (j === nameStart) return;
+      const kind = KIND.get(nameCode(p, nameStart, j));
+      if (kind === undefined) return;
+      if (closing || (kind !== LINK && kind !== SKIP && kind !== DIV)) {
+        this.act(kind, closing, '', ev);
+        return;
+      }
+    }
+    const tag = p + s.slice(0, gt + 1);
     this.tag(tag, 0, tag.length - 1, ev);
   }
 
@@ -211,8 +262,9 @@ export class HtmlScanner {
     }
   }
 
-  // Where `term` ends in the characters kept from earlier pieces followed by s[i…], or -1 (then
-  // keeping the last characters, in case `term` straddles this piece and the next).
+  // Where `term` ends in the characters kept from earlier pieces followed by s[i…], or -1, then
+  // keeping the end that could begin `term` (it may straddle this piece and the next). Usually
+  // nothing is kept, so the next static piece can be replayed (see StaticPieces).
   private find(s: string, i: number, term: string): number {
     const keep = term.length - 1;
     const tail = this.pending;
@@ -228,7 +280,14 @@ export class HtmlScanner {
       this.pending = '';
       return k + term.length;
     }
-    this.pending = s.length - i >= keep ? s.slice(s.length - keep) : (tail + s.slice(i)).slice(-keep);
+    const end = s.length - i >= keep ? s.slice(s.length - keep) : (tail + s.slice(i)).slice(-keep);
+    this.pending = '';
+    for (let k = end.length; k > 0; k--) {
+      if (term.startsWith(end.slice(end.length - k))) {
+        this.pending = end.slice(end.length - k);
+        break;
+      }
+    }
     return -1;
   }
 
@@ -249,12 +308,17 @@ export class HtmlScanner {
       this.pending = '';
       return;
     }
+    this.act(kind, closing, kind === LINK && !closing ? s.slice(j, gt) : '', ev);
+  }
+
+  // What a tag of a kind does (`attributes` only read for an opening link).
+  private act(kind: number, closing: boolean, attributes: string, ev: TextEvents): void {
     if (kind === PARAGRAPH) ev.block(2);
     else if (kind === LINE || kind === DIV || kind === BREAK) ev.block(1);
     else if (kind === LINK) {
       if (closing) ev.linkClose();
       else {
-        const m = HREF.exec(s.slice(j, gt));
+        const m = HREF.exec(attributes);
         ev.linkOpen(m ? decodeText(m[1] ?? m[2] ?? m[3] ?? '') : '');
       }
     }

@@ -23,6 +23,10 @@ describe('htmlToText', () => {
     expect(htmlToText('<p>&#1587;&#1604;&#1575;&#1605;&#8204; &#x2764;</p>')).toBe('سلام ❤');
   });
 
+  it('decodes once, keeps unknown names, and shows a number that is no character as U+FFFD', () => {
+    expect(htmlToText('<p>&amp;lt; &constructor; &toString; &bogus; &#99999999; &#xZ; &#;</p>')).toBe('&lt; &constructor; &toString; &bogus; \ufffd &#xZ; &#;');
+  });
+
   // The starters, rendered, say the same words in the same order as html-to-text makes of them.
   const liquid = createLiquid();
   // Letters and digits only: html-to-text sometimes glues table cells together ("Total$59.50"), which ours keeps apart.

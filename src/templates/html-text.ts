@@ -16,8 +16,8 @@ function isSpace(c: number): boolean {
 
 /** Trimmed, entities decoded: a line or link label whose whitespace runs are already single spaces. */
 function finish(collapsed: string): string {
-  const t = collapsed.trim();
-  return t.includes('&') ? decodeText(t).replace(/\u00a0/g, ' ') : t;
+  const t = decodeText(collapsed.trim());
+  return t.includes('\u00a0') ? t.replace(/\u00a0/g, ' ') : t;
 }
 
 /**
@@ -104,7 +104,7 @@ class TextBuilder implements TextEvents {
     if (!link) return;
     const label = finish(this.line.slice(link.start));
     const href = link.href.trim();
-    const shown = href.replace(/^mailto:/i, '');
+    const shown = /^mailto:/i.test(href) ? href.slice(7) : href;
     if (href && !href.startsWith('#') && label !== shown && label !== href) {
       const add = label ? ` [${href}]` : href;
       this.text(add, 0, add.length);
