@@ -33,17 +33,23 @@ function readRejects(file: string): { line: number; reason: string }[] {
 const summary = (rows: number, stored: number, created: number, updated: number, rejected: number, consent: number) =>
   `${rows} rows read: ${stored} stored (${created} created, ${updated} updated), ${rejected} rejected, ${consent} consent changes\n`;
 
-describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
+// Every case runs with parsing in the writing thread and in a worker thread (--threads 2; the
+// default for big files and standard input): both must store, reject and stop alike.
+const MODES = DIALECTS.flatMap((dialect) => (['1', '2'] as const).map((threads) => [dialect, threads] as const));
+
+describe.each(MODES)('chapar contacts import on %s, %s thread(s)', (dialect, threads) => {
   let cli: TestCli;
+  const run = (args: string[], stdin?: Readable) =>
+    cli.run(args[0] === 'contacts' && args[1] === 'import' ? [...args.slice(0, 2), '--threads', threads, ...args.slice(2)] : args, stdin);
   beforeAll(async () => {
     cli = await openTestCli(dialect);
-    expect((await cli.run(['topics', 'create', 'newsletter', '--name', 'Weekly newsletter'])).code).toBe(0);
-    expect((await cli.run(['topics', 'create', 'promotions', '--name', 'Promotions'])).code).toBe(0);
+    expect((await run(['topics', 'create', 'newsletter', '--name', 'Weekly newsletter'])).code).toBe(0);
+    expect((await run(['topics', 'create', 'promotions', '--name', 'Promotions'])).code).toBe(0);
   });
   afterAll(async () => cli.close());
 
   it('imports a good file: counts, normalised fields, typed attributes, external ids; progress only on stderr', async () => {
-    const r = await cli.run(['contacts', 'import', fixture('good.csv')]);
+    const r = await run(['contacts', 'import', fixture('good.csv')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(summary(3, 3, 3, 0, 0, 0));
     expect(r.stderr).toMatch(/100\.0% 3 rows/);
@@ -71,7 +77,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
   });
 
   it('recognises common header spellings and ignores columns without a name', async () => {
-    const r = await cli.run(['contacts', 'import', '--quiet', fixture('aliases.csv')]);
+    const r = await run(['contacts', 'import', '--quiet', fixture('aliases.csv')]);
     expect(r).toMatchObject({ code: 0, stdout: summary(1, 1, 1, 0, 0, 0), stderr: '' });
     const c = await contactByEmail(cli.db, 'alias@alias.example');
     expect(c).toMatchObject({ firstName: 'Al', lastName: 'Ias', phone: '09123456789', locale: 'fa', timezone: 'Asia/Tehran' });
@@ -80,7 +86,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
 
   it('rejects bad rows with their line number and reason, stores the good ones (padding cells allowed), and exits 3', async () => {
     const rejects = cli.path('mixed-rejects.csv');
-    const r = await cli.run(['contacts', 'import', '--quiet', '--rejects', rejects, fixture('mixed.csv')]);
+    const r = await run(['contacts', 'import', '--quiet', '--rejects', rejects, fixture('mixed.csv')]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe(summary(12, 5, 5, 0, 7, 2));
     expect(r.stderr).toBe('');
@@ -112,7 +118,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
   it('counts lines the same way in a CRLF file (CRLF inside quoted fields too) and lists rejects on stderr without --rejects', async () => {
     const crlf = cli.path('mixed-crlf.csv');
     writeFileSync(crlf, readFileSync(fixture('mixed.csv'), 'utf8').replace(/\n/g, '\r\n'));
-    const r = await cli.run(['contacts', 'import', '--quiet', crlf]);
+    const r = await run(['contacts', 'import', '--quiet', crlf]);
     expect(r.code).toBe(3);
     // Every good row now updates the contact stored by the previous test.
     expect(r.stdout).toBe(summary(12, 5, 0, 5, 7, 0));
@@ -123,7 +129,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
   it('maps headers with --map, reads ";" with a BOM and CRLF, and reports lines after a multi-line field correctly', async () => {
     const rejects = cli.path('mapped-rejects.csv');
     const args = ['contacts', 'import', '--quiet', '--delimiter', ';', '--rejects', rejects, '--map', 'E-Mail Adresse=email', '--map', 'Vorname=first_name', '--map', 'Kundennummer=external_id.shop', '--map', 'Newsletter=topic.newsletter', '--map', 'Intern=ignore'];
-    const r = await cli.run([...args, fixture('mapped-semicolon-crlf-bom.csv')]);
+    const r = await run([...args, fixture('mapped-semicolon-crlf-bom.csv')]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe(summary(6, 4, 4, 0, 2, 2));
     expect(readRejects(rejects).map((x) => x.line)).toEqual([4, 8]);
@@ -135,7 +141,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     const chunks: Buffer[] = [];
     for (let at = 0, size = 1; at < bytes.length; at += size, size = (size % 7) + 1) chunks.push(bytes.subarray(at, at + size));
     const args = ['contacts', 'import', '--quiet', '--delimiter', ';', '--map', 'E-Mail Adresse=email', '--map', 'Vorname=first_name', '--map', 'Kundennummer=external_id.shop', '--map', 'Newsletter=topic.newsletter', '--map', 'Intern=ignore', '-'];
-    const r = await cli.run(args, Readable.from(chunks));
+    const r = await run(args, Readable.from(chunks));
     expect(r.code).toBe(3);
     expect(r.stdout).toBe(summary(6, 4, 4, 0, 2, 2));
     expect(r.stderr).toMatch(/^line 4: email: "kaputt"/m);
@@ -146,17 +152,17 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
   it('reads a tab-delimited file with --delimiter tab', async () => {
     const file = cli.path('tabs.csv');
     writeFileSync(file, 'email\tfirst_name\tcity\ntab@tab.example\tTabby\tShiraz, Fars\n');
-    const r = await cli.run(['contacts', 'import', '--quiet', '--delimiter', 'tab', file]);
+    const r = await run(['contacts', 'import', '--quiet', '--delimiter', 'tab', file]);
     expect(r).toMatchObject({ code: 0, stdout: summary(1, 1, 1, 0, 0, 0) });
     expect(await contactByEmail(cli.db, 'tab@tab.example')).toMatchObject({ firstName: 'Tabby', attributes: { city: 'Shiraz, Fars' } });
   });
 
   it('updates existing contacts (any case), keeps stored values for empty cells, and counts created vs updated', async () => {
-    const first = await cli.run(['contacts', 'import', '--quiet', fixture('update-1.csv')]);
+    const first = await run(['contacts', 'import', '--quiet', fixture('update-1.csv')]);
     expect(first).toMatchObject({ code: 0, stdout: summary(2, 2, 2, 0, 0, 0) });
     const before = await contactByEmail(cli.db, 'amir@upd.example');
     // A file that repeats a new address creates one contact: the second row updates it.
-    const second = await cli.run(['contacts', 'import', '--quiet', fixture('update-2.csv')]);
+    const second = await run(['contacts', 'import', '--quiet', fixture('update-2.csv')]);
     expect(second).toMatchObject({ code: 0, stdout: summary(3, 3, 1, 2, 0, 0) });
     expect(await countContacts(cli.db, 'upd.example')).toBe(3);
     const amir = await contactByEmail(cli.db, 'amir@upd.example');
@@ -169,7 +175,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
 
   it('records topic statuses and consent evidence only from topic columns, and logs only real changes', async () => {
     const wording = ['--consent-wording', 'Send me the weekly newsletter', '--consent-version', 'v3'];
-    const r = await cli.run(['contacts', 'import', '--quiet', ...wording, fixture('consent.csv')]);
+    const r = await run(['contacts', 'import', '--quiet', ...wording, fixture('consent.csv')]);
     expect(r).toMatchObject({ code: 0, stdout: summary(5, 5, 5, 0, 0, 5) });
     const ids: Record<string, number> = {};
     for (const name of ['sub', 'yes', 'no', 'pend', 'none']) ids[name] = (await contactByEmail(cli.db, `${name}@consent.example`))!.id;
@@ -189,10 +195,10 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     expect(await consentHistory(cli.db, ids.none!)).toEqual([]);
 
     // The same statuses again: nothing changes, nothing is logged.
-    const again = await cli.run(['contacts', 'import', '--quiet', ...wording, fixture('consent.csv')]);
+    const again = await run(['contacts', 'import', '--quiet', ...wording, fixture('consent.csv')]);
     expect(again).toMatchObject({ code: 0, stdout: summary(5, 5, 0, 5, 0, 0) });
     // A file without topic columns records no consent, even with --consent-wording.
-    const profile = await cli.run(['contacts', 'import', '--quiet', ...wording, fixture('consent-profile.csv')]);
+    const profile = await run(['contacts', 'import', '--quiet', ...wording, fixture('consent-profile.csv')]);
     expect(profile).toMatchObject({ code: 0, stdout: summary(2, 2, 0, 2, 0, 0) });
     expect(await contactByEmail(cli.db, 'yes@consent.example')).toMatchObject({ firstName: 'Yasmin', attributes: { plan: 'silver' } });
     expect(await topicStatuses(cli.db, ids.yes!)).toEqual({ newsletter: 'subscribed', promotions: 'unsubscribed' });
@@ -202,14 +208,14 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
 
     // Real changes: pending→subscribed is a confirmation, unsubscribed→subscribed a resubscribe; a
     // consent_wording cell is the evidence for its row. The column prefix is matched in any case.
-    const change = await cli.run(['contacts', 'import', '--quiet', fixture('consent-change.csv')]);
+    const change = await run(['contacts', 'import', '--quiet', fixture('consent-change.csv')]);
     expect(change).toMatchObject({ code: 0, stdout: summary(2, 2, 0, 2, 0, 2) });
     expect((await consentHistory(cli.db, ids.pend!))[1]).toMatchObject({ action: 'confirm', status: 'subscribed', source: 'import', wording: 'I confirmed my address by email', wordingVersion: null });
     expect((await consentHistory(cli.db, ids.no!))[1]).toMatchObject({ action: 'resubscribe', status: 'subscribed', source: 'import', wording: null });
   });
 
   it('refuses a file with an unknown topic column, naming it, and stores nothing (exit 2)', async () => {
-    const r = await cli.run(['contacts', 'import', '--quiet', fixture('unknown-topic.csv')]);
+    const r = await run(['contacts', 'import', '--quiet', fixture('unknown-topic.csv')]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('import refused: line 1 (header): unknown topic: nosuch (known topics: newsletter, promotions)');
@@ -219,26 +225,26 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
   });
 
   it('refuses header and option problems before storing anything (exit 2)', async () => {
-    const noEmail = await cli.run(['contacts', 'import', '--quiet', fixture('no-email.csv')]);
+    const noEmail = await run(['contacts', 'import', '--quiet', fixture('no-email.csv')]);
     expect(noEmail.code).toBe(2);
     expect(noEmail.stderr).toContain('import refused: line 1 (header): no email column: the header is "name", "phone"; name one "email" or map it');
     expect(noEmail.stderr).toContain('nothing was stored.');
 
-    const unmatched = await cli.run(['contacts', 'import', '--quiet', '--map', 'Vorname=first_name', fixture('good.csv')]);
+    const unmatched = await run(['contacts', 'import', '--quiet', '--map', 'Vorname=first_name', fixture('good.csv')]);
     expect(unmatched.code).toBe(2);
     expect(unmatched.stderr).toContain('the mapping "Vorname=first_name" names no column of this file');
-    const badTarget = await cli.run(['contacts', 'import', '--quiet', '--map', 'plan=nonsense', fixture('good.csv')]);
+    const badTarget = await run(['contacts', 'import', '--quiet', '--map', 'plan=nonsense', fixture('good.csv')]);
     expect(badTarget.code).toBe(2);
     expect(badTarget.stderr).toContain('column 8 ("plan"): "nonsense" is not a field');
 
     const empty = cli.path('empty.csv');
     writeFileSync(empty, '');
-    expect(await cli.run(['contacts', 'import', '--quiet', empty])).toMatchObject({ code: 2, stderr: expect.stringContaining('the file is empty') });
-    expect(await cli.run(['contacts', 'import', '--quiet', cli.path('no-such.csv')])).toMatchObject({ code: 2, stderr: expect.stringContaining(`cannot read "${cli.path('no-such.csv')}": no such file`) });
-    expect(await cli.run(['contacts', 'import', '--quiet', '--map', 'nonsense', empty])).toMatchObject({ code: 2, stderr: 'error: --map: "nonsense" is not HEADER=field\n' });
-    expect(await cli.run(['contacts', 'import', '--quiet', '--delimiter', ';;', empty])).toMatchObject({ code: 2, stderr: expect.stringContaining('--delimiter') });
-    expect(await cli.run(['contacts', 'import', '--quiet', '--rejects', cli.path('no/such/dir/r.csv'), fixture('good.csv')])).toMatchObject({ code: 2, stderr: expect.stringContaining('--rejects: cannot write') });
-    expect(await cli.run(['contacts', 'import', '--quiet'])).toMatchObject({ code: 2, stderr: expect.stringContaining("missing required argument 'file'") });
+    expect(await run(['contacts', 'import', '--quiet', empty])).toMatchObject({ code: 2, stderr: expect.stringContaining('the file is empty') });
+    expect(await run(['contacts', 'import', '--quiet', cli.path('no-such.csv')])).toMatchObject({ code: 2, stderr: expect.stringContaining(`cannot read "${cli.path('no-such.csv')}": no such file`) });
+    expect(await run(['contacts', 'import', '--quiet', '--map', 'nonsense', empty])).toMatchObject({ code: 2, stderr: 'error: --map: "nonsense" is not HEADER=field\n' });
+    expect(await run(['contacts', 'import', '--quiet', '--delimiter', ';;', empty])).toMatchObject({ code: 2, stderr: expect.stringContaining('--delimiter') });
+    expect(await run(['contacts', 'import', '--quiet', '--rejects', cli.path('no/such/dir/r.csv'), fixture('good.csv')])).toMatchObject({ code: 2, stderr: expect.stringContaining('--rejects: cannot write') });
+    expect(await run(['contacts', 'import', '--quiet'])).toMatchObject({ code: 2, stderr: expect.stringContaining("missing required argument 'file'") });
     expect(await countContacts(cli.db, 'good.example')).toBe(2);
   });
 
@@ -248,7 +254,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     // ~150 KB: the bad byte sits in the third 64 KB read, after two full batches of 1,000 rows.
     const before = Buffer.from(`email,first_name,notes\n${rows('l', 2500)}`);
     writeFileSync(file, Buffer.concat([before, Buffer.from('jose@latin.example,José,x\n', 'latin1'), Buffer.from(rows('after', 100))]));
-    const r = await cli.run(['contacts', 'import', '--quiet', file]);
+    const r = await run(['contacts', 'import', '--quiet', file]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(summary(2500, 2500, 2500, 0, 0, 0));
     expect(r.stderr).toBe(
@@ -262,7 +268,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     // A character cut by the end of the file is reported on its line too.
     const cut = cli.path('cut.csv');
     writeFileSync(cut, Buffer.concat([Buffer.from('email,first_name\nzara@cut.example,Zara\nzoe@cut.example,Zo'), Buffer.from([0xc3])]));
-    const rc = await cli.run(['contacts', 'import', '--quiet', cut]);
+    const rc = await run(['contacts', 'import', '--quiet', cut]);
     expect(rc).toMatchObject({ code: 1, stdout: summary(1, 1, 1, 0, 0, 0) });
     expect(rc.stderr).toContain('import stopped: line 3 is not valid UTF-8');
     expect(await countContacts(cli.db, 'cut.example')).toBe(1);
@@ -270,7 +276,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     // A broken byte right at the start of a line: the record ending just before it is still stored.
     const edge = cli.path('edge.csv');
     writeFileSync(edge, Buffer.concat([Buffer.from('email,first_name\r\nbefore@edge.example,B\r\n'), Buffer.from([0xe9]), Buffer.from('\r\nafter@edge.example,A\r\n')]));
-    const re = await cli.run(['contacts', 'import', '--quiet', edge]);
+    const re = await run(['contacts', 'import', '--quiet', edge]);
     expect(re).toMatchObject({ code: 1, stdout: summary(1, 1, 1, 0, 0, 0) });
     expect(re.stderr).toContain('import stopped: line 3 is not valid UTF-8 (byte offset 41)');
     expect(await countContacts(cli.db, 'edge.example')).toBe(1);
@@ -280,7 +286,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     const file = cli.path('unclosed.csv');
     const rows = Array.from({ length: 1500 }, (_, i) => `q${i}@quote.example,"Name ${i}"\n`).join('');
     writeFileSync(file, `email,first_name\n${rows}open@quote.example,"never closed\nmore text\n`);
-    const r = await cli.run(['contacts', 'import', '--quiet', file]);
+    const r = await run(['contacts', 'import', '--quiet', file]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(summary(1500, 1500, 1500, 0, 0, 0));
     expect(r.stderr).toBe('import stopped: line 1502: a quoted field is never closed (the file ends inside it); check the quotes on that line\n1500 rows were stored before it stopped.\n');
@@ -291,16 +297,42 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
     const runaway = cli.path('runaway.csv');
     const filler = Array.from({ length: 40_000 }, (_, i) => `r${i}@runaway.example,Name ${i}\n`).join('');
     writeFileSync(runaway, `email,first_name\nfirst@runaway.example,First\n\nopen@runaway.example,"oops\n${filler}`);
-    const rr = await cli.run(['contacts', 'import', '--quiet', runaway]);
+    const rr = await run(['contacts', 'import', '--quiet', runaway]);
     expect(rr).toMatchObject({ code: 1, stdout: summary(1, 1, 1, 0, 0, 0) });
     expect(rr.stderr).toMatch(/^import stopped: line 4: a record is longer than 1048576 characters, so a quoted field on that line is probably never closed/);
     expect(await countContacts(cli.db, 'runaway.example')).toBe(1);
   });
 
+  it('stops when the input fails part way, keeping the rows read before it (exit 1)', async () => {
+    async function* failing() {
+      yield 'email,first_name\n';
+      for (let i = 0; i < 3000; i += 500) yield Array.from({ length: 500 }, (_, j) => `f${i + j}@fail.example,F ${i + j}\n`).join('');
+      throw new Error('the disk went away');
+    }
+    const r = await run(['contacts', 'import', '--quiet', '-'], Readable.from(failing()));
+    expect(r).toMatchObject({ code: 1, stdout: summary(3000, 3000, 3000, 0, 0, 0) });
+    expect(r.stderr).toBe('import stopped: the file could not be read: the disk went away\n3000 rows were stored before it stopped.\n');
+    expect(await countContacts(cli.db, 'fail.example')).toBe(3000);
+  });
+
+  it('counts lines right when quotes first appear after many plain batches', async () => {
+    const file = cli.path('late-quotes.csv');
+    const plain = (from: number, n: number) => Array.from({ length: n }, (_, i) => `p${from + i}@late.example,P ${from + i},\r\n`).join('');
+    // Lines 2-12001 plain; a quoted record on lines 12002-12004; plain again; a bad address on line 12015.
+    const quoted = 'quoted@late.example,"Q, the ""first""","one\r\ntwo\r\nthree"\r\n';
+    writeFileSync(file, `email,first_name,notes\r\n${plain(0, 12_000)}${quoted}${plain(12_000, 10)}not-an-address,X,\r\n${plain(12_010, 5)}`);
+    const r = await run(['contacts', 'import', '--quiet', file]);
+    expect(r).toMatchObject({ code: 3, stdout: summary(12_017, 12_016, 12_016, 0, 1, 0) });
+    expect(r.stderr).toBe('line 12015: email: "not-an-address" is not a valid email address: it has no @\n');
+    expect(await contactByEmail(cli.db, 'quoted@late.example')).toMatchObject({ firstName: 'Q, the "first"', attributes: { notes: 'one\r\ntwo\r\nthree' } });
+    expect(await contactByEmail(cli.db, 'p12014@late.example')).toMatchObject({ firstName: 'P 12014' });
+    expect(await countContacts(cli.db, 'late.example')).toBe(12_016);
+  });
+
   it('keeps quotes inside unquoted fields, and after a closing quote, as written', async () => {
     const file = cli.path('quotes.csv');
     writeFileSync(file, 'email,first_name,item\r\nq1@quotes.example,"Bad"x,5" TV\r\nq2@quotes.example,"say ""hi""",\r\n');
-    expect(await cli.run(['contacts', 'import', '--quiet', file])).toMatchObject({ code: 0, stdout: summary(2, 2, 2, 0, 0, 0) });
+    expect(await run(['contacts', 'import', '--quiet', file])).toMatchObject({ code: 0, stdout: summary(2, 2, 2, 0, 0, 0) });
     expect(await contactByEmail(cli.db, 'q1@quotes.example')).toMatchObject({ firstName: '"Bad"x', attributes: { item: '5" TV' } });
     expect(await contactByEmail(cli.db, 'q2@quotes.example')).toMatchObject({ firstName: 'say "hi"' });
   });
@@ -308,7 +340,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
   it('rejects a row with a NUL character (PostgreSQL cannot store it) instead of failing its whole batch', async () => {
     const file = cli.path('nul.csv');
     writeFileSync(file, 'email,note,external_id.shop,attributes\nn1@nul.example,fine,,\nn2@nul.example,bad\u0000note,,\nn3@nul.example,,N\u00003,\nn4@nul.example,,,"{""a"":""\\u0000""}"\nn5@nul.example,also fine,,\n');
-    const r = await cli.run(['contacts', 'import', '--quiet', file]);
+    const r = await run(['contacts', 'import', '--quiet', file]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe(summary(5, 2, 2, 0, 3, 0));
     expect(r.stderr).toBe('line 3: column 2: contains a NUL character (U+0000), which cannot be stored\nline 4: column 3: contains a NUL character (U+0000), which cannot be stored\nline 5: column 4: contains a NUL character (U+0000), which cannot be stored\n');
@@ -326,7 +358,7 @@ describe.each(DIALECTS)('chapar contacts import on %s', (dialect) => {
       }
       yield 'u5@big.example,Again 5,,\nU29999@BIG.example,Again 29999,,\n';
     }
-    const r = await cli.run(['contacts', 'import', '--quiet', '-'], Readable.from(generate()));
+    const r = await run(['contacts', 'import', '--quiet', '-'], Readable.from(generate()));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(summary(n + 2, n + 2, n, 2, 0, n / 3));
