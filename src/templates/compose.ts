@@ -1,4 +1,3 @@
-import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Liquid, Template } from 'liquidjs';
 import { AppError } from '../lib/errors.ts';
 import { HtmlTextWriter, StaticPieces } from './html-text.ts';
@@ -6,6 +5,9 @@ import { renderParsed, staticPiecesOf, type ReaderFormat } from './liquid.ts';
 import type { Utm } from '../domain/templates.ts';
 import { addUtm, decodeEntities, encodeAttr, isTrackable } from './links.ts';
 import type { TrackingUrls } from './tracking-urls.ts';
+
+// The message's bytes are written by mime.ts; callers find buildMime here, beside composeMessage.
+export { buildMime } from './mime.ts';
 
 /** What the store tells its readers and how it sends: from the store settings. */
 export interface StoreProfile {
@@ -174,26 +176,6 @@ function staticPieces(liquid: Liquid, html: Template[]): StaticPieces {
   let pieces = piecesByTemplate.get(html);
   if (!pieces) piecesByTemplate.set(html, (pieces = new StaticPieces(staticPiecesOf(liquid, html))));
   return pieces;
-}
-
-/** Builds the RFC 5322 message: multipart/alternative (text, then HTML), UTF-8, quoted-printable. */
-export async function buildMime(m: ComposedMessage, now: number): Promise<Buffer> {
-  const composer = new MailComposer({
-    from: m.from,
-    to: m.to,
-    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-    subject: m.subject,
-    text: m.text,
-    html: m.html,
-    date: new Date(now),
-    messageId: m.messageId,
-    envelope: m.envelope,
-    textEncoding: 'quoted-printable',
-    headers: Object.fromEntries(m.headers.map(([k, v]) => [k, { prepared: true, value: v }])),
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
-  return composer.compile().build();
 }
 
 // Gmail's format "a:b:c:SenderId" (campaign, customer/template, mail type, sender); colons inside
