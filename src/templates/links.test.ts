@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addUtm, isTrackable } from './links.ts';
+import { addUtm, decodeEntities, encodeAttr, isTrackable } from './links.ts';
 
 describe('addUtm', () => {
   const utm = { source: 'chapar', medium: 'email', campaign: 'spring sale' };
@@ -25,5 +25,16 @@ describe('isTrackable', () => {
     expect(isTrackable('https://shop.example/x')).toBe(true);
     expect(isTrackable('http://shop.example')).toBe(true);
     for (const u of ['mailto:a@b.c', 'tel:+98', '#top', '/relative', 'javascript:alert(1)', 'https://exa mple.com']) expect(isTrackable(u)).toBe(false);
+  });
+});
+
+describe('decodeEntities and encodeAttr', () => {
+  it('round-trip a link through a double-quoted attribute', () => {
+    for (const url of ['https://shop.example/a?b=1&c=2', 'https://x.example/"<q>"&amp;', 'https://plain.example/p']) {
+      const attr = encodeAttr(url);
+      expect(attr).not.toMatch(/["<>]|&(?!amp;|quot;|lt;|gt;)/);
+      expect(decodeEntities(attr)).toBe(url);
+    }
+    expect(decodeEntities('a&#39;b&amp;lt;')).toBe("a'b&lt;");
   });
 });

@@ -22,12 +22,17 @@ export function addUtm(url: string, utm: Utm | null): string {
   return `${base}${sep}${params}${hash < 0 ? '' : url.slice(hash)}`;
 }
 
+const DECODED: Record<string, string> = { amp: '&', quot: '"', '#39': "'", lt: '<', gt: '>' };
+const ENCODED: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' };
+
+// Both run for every link of every message; most links need neither, hence the checks first.
+
 /** Decodes the entities an attribute value may hold. */
 export function decodeEntities(s: string): string {
-  return s.replace(/&(amp|quot|#39|lt|gt);/g, (_m, e: string) => ({ amp: '&', quot: '"', '#39': "'", lt: '<', gt: '>' })[e]!);
+  return s.includes('&') ? s.replace(/&(amp|quot|#39|lt|gt);/g, (_m, e: string) => DECODED[e]!) : s;
 }
 
 /** Escapes text for a double-quoted HTML attribute. */
 export function encodeAttr(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return /[&"<>]/.test(s) ? s.replace(/[&"<>]/g, (c) => ENCODED[c]!) : s;
 }
