@@ -104,7 +104,7 @@ const HREF = /\shref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
 // Where the scanner is between two pieces.
 const TEXT = 0; // between tags
 const TAG = 1; // inside a tag; `pending` holds it from its '<'
-const COMMENT = 2; // inside <!-- -->; `pending` holds the last characters, as '-->' may straddle two pieces
+const COMMENT = 2; // inside <!-- -->; `pending` holds an end that could begin '-->' (it may straddle two pieces)
 const SKIP_TO_CLOSE = 3; // inside <head>, <style>… or the hidden preheader, looking for `closeTag`
 const SKIP_TO_GT = 4; // after that closing tag's name, looking for its '>'
 
