@@ -5,6 +5,7 @@ export interface MailParts {
   replyTo: string | null;
   to: string;
   subject: string;
+  /** The bodies, filled only when the route has a transport that builds its own MIME (SendGrid); else empty. */
   html: string;
   text: string;
   /** Extra headers in order (List-Unsubscribe, List-Unsubscribe-Post, Feedback-ID…), values as on the wire. */

@@ -95,19 +95,24 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
   }
 
   let job: BuildJob;
-  let built: BuiltMessage;
   try {
     job = await buildJob(deps, cache, m, now);
+  } catch (err) {
+    const message = err instanceof AppError ? err.message : `the message could not be rendered: ${(err as Error).message}`;
+    return final(m, 'failed', `render failed: ${message}`);
+  }
+  const set = deps.transports();
+  const senderDomain = domainOf(job.variant.fromEmail);
+  const recipientDomain = domainOf(m.toEmail);
+  const route = routeFor({ stream: m.stream as 'marketing' | 'transactional', senderDomain, recipientDomain }, set.rules, set.definitions);
+  job.withBodies = route.some((name) => set.definitions.find((d) => d.name === name)?.kind === 'sendgrid');
+  let built: BuiltMessage;
+  try {
     built = await deps.build(job);
   } catch (err) {
     const message = err instanceof AppError ? err.message : `the message could not be rendered: ${(err as Error).message}`;
     return final(m, 'failed', `render failed: ${message}`);
   }
-
-  const set = deps.transports();
-  const senderDomain = domainOf(built.parts.from.address);
-  const recipientDomain = domainOf(m.toEmail);
-  const route = routeFor({ stream: m.stream as 'marketing' | 'transactional', senderDomain, recipientDomain }, set.rules, set.definitions);
   const mail: OutgoingMail = {
     messageRef: m.ref,
     envelope: built.envelope,
@@ -201,6 +206,7 @@ async function buildJob(deps: DeliveryDeps, cache: DeliveryCache, m: MessageRow,
       recipient,
       context,
       streamId: m.streamId,
+      withBodies: false,
     };
   }
   const c = m.content!;
@@ -224,6 +230,7 @@ async function buildJob(deps: DeliveryDeps, cache: DeliveryCache, m: MessageRow,
     recipient,
     context: c.html ? context : { ...context, __text: c.text },
     streamId: m.streamId,
+    withBodies: false,
   };
 }
 

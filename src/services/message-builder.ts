@@ -31,6 +31,11 @@ export interface BuildJob {
   recipient: Recipient;
   context: Record<string, unknown>;
   streamId: string;
+  /**
+   * Whether the HTML and text go back in `parts` too: only a transport that builds its own MIME
+   * (SendGrid) needs them; for the others they would be 30 KB or more copied back from a thread.
+   */
+  withBodies: boolean;
 }
 
 export interface BuiltMessage {
@@ -75,6 +80,10 @@ export function createMessageBuilder(engine: BuildEngine): (job: BuildJob) => Pr
     const mime = await buildMime(composed, job.now);
     const fromDomain = composed.from.address.slice(composed.from.address.lastIndexOf('@') + 1).toLowerCase();
     const { messageRef: _ref, envelope, ...parts } = composed;
+    if (!job.withBodies) {
+      parts.html = '';
+      parts.text = '';
+    }
     return { raw: engine.sign(mime, fromDomain), parts, envelope };
   };
 }

@@ -19,6 +19,9 @@ export interface DeliveryWorkerOptions {
   pollMs: number;
 }
 
+/** How long an outcome waits for company before its write starts (bounds the crash window too). */
+const GROUP_COMMIT_WAIT_MS = 2;
+
 export const DEFAULT_WORKER_OPTIONS: Omit<DeliveryWorkerOptions, 'owner'> = { concurrency: 32, batchSize: 200, leaseMs: 5 * 60_000, pollMs: 1000 };
 
 export interface DeliveryWorker {
@@ -69,6 +72,8 @@ export function createDeliveryWorker(deps: DeliveryDeps, opts: DeliveryWorkerOpt
   let waiting: { outcome: MessageOutcome; done: (err?: unknown) => void }[] = [];
   let writing: Promise<void> | null = null;
   const write = async () => {
+    // A moment's wait lets the outcomes of sends finishing together share one commit.
+    await new Promise((r) => setTimeout(r, GROUP_COMMIT_WAIT_MS));
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
