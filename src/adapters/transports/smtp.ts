@@ -1,9 +1,8 @@
 import { isIP } from 'node:net';
-import { createTransport } from 'nodemailer';
-import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import { AppError } from '../../lib/errors.ts';
 import type { MailTransport, OutgoingMail, SendResult } from '../../ports/mail-transport.ts';
-import { resultOfSmtpError, resultOfSmtpReply, type SmtpErrorContext } from './smtp-results.ts';
+import { openSmtpConnection, type SmtpClientOptions, type SmtpConnection } from './smtp-client.ts';
+import { resultOfSmtpFault, resultOfSmtpOutcome, type SmtpErrorContext } from './smtp-results.ts';
 
 /** How to reach one SMTP server (an own MTA, a smarthost): a pool of connections to it. */
 export interface SmtpTransportConfig {
@@ -44,40 +43,38 @@ export interface SmtpTransportConfig {
 
 const DEFAULTS = { maxConnections: 8, maxMessagesPerConnection: 100, connectionTimeoutMs: 30_000, greetingTimeoutMs: 30_000, socketTimeoutMs: 600_000 };
 
+interface Job {
+  mail: OutgoingMail;
+  resolve: (result: SendResult) => void;
+  /** Already put back once after a connection the server had dropped while idle. */
+  retried: boolean;
+}
+
 /**
- * The SMTP transport: nodemailer's connection pool sending the already signed message byte for
- * byte (`raw`) with our envelope. Every outcome is a SendResult; nothing here throws per message.
+ * The SMTP transport: a pool of up to `maxConnections` sessions (smtp-client.ts), each sending
+ * queued messages one after another, the already signed message byte for byte with our envelope.
+ * Every outcome is a SendResult; nothing here throws per message. The pool is hand-written
+ * rather than nodemailer's: see smtp-client.ts for the measured reason.
  */
 export function createSmtpTransport(config: SmtpTransportConfig): MailTransport {
   checkSmtpConfig(config);
   const c = { ...DEFAULTS, ...config };
-  const options: SMTPPoolOptions & { pool: true } = {
-    pool: true,
+  const options: SmtpClientOptions = {
     host: c.host,
     port: c.port,
     secure: c.secure,
-    requireTLS: !c.secure && c.starttls === 'require',
-    opportunisticTLS: !c.secure && c.starttls === 'opportunistic',
+    starttls: c.starttls,
     name: c.name,
-    maxConnections: c.maxConnections,
-    maxMessages: c.maxMessagesPerConnection,
-    connectionTimeout: c.connectionTimeoutMs,
-    greetingTimeout: c.greetingTimeoutMs,
-    socketTimeout: c.socketTimeoutMs,
+    connectionTimeoutMs: c.connectionTimeoutMs,
+    greetingTimeoutMs: c.greetingTimeoutMs,
+    socketTimeoutMs: c.socketTimeoutMs,
     // Opportunistic TLS verifies nothing by default (RFC 7435, Postfix's `may`): an unverified
     // encryption beats the clear text it would otherwise fall back to, and a local MTA's
     // self-signed certificate must not stop the mail. `require` and implicit TLS verify.
     tls: { ...c.tls, rejectUnauthorized: c.tls?.rejectUnauthorized ?? (c.secure || c.starttls === 'require') },
-    // The message is a finished Buffer: nodemailer must never read files or URLs for us.
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    logger: false,
     ...(c.localAddress ? { localAddress: c.localAddress } : {}),
     ...(c.auth ? { auth: { user: c.auth.user, pass: c.auth.pass } } : {}),
   };
-  const mailer = createTransport(options);
-  // The pool reports per message through sendMail; a stray 'error' must not crash the process.
-  mailer.on('error', () => {});
   const context: SmtpErrorContext = {
     endpoint: `${c.host}:${c.port}`,
     localAddress: c.localAddress,
@@ -85,35 +82,101 @@ export function createSmtpTransport(config: SmtpTransportConfig): MailTransport 
     secrets: c.auth ? secretFormsOf(c.auth.user, c.auth.pass) : [],
     timeouts: { connect: c.connectionTimeoutMs, greeting: c.greetingTimeoutMs, socket: c.socketTimeoutMs },
   };
-  const inFlight = new Set<Promise<SendResult>>();
+  const queue: Job[] = [];
+  // Sessions between messages, ready for the next lane; a session the server closes leaves at once.
+  const idle = new Set<SmtpConnection>();
+  const lanes = new Set<Promise<void>>();
+  let active = 0;
   let closed = false;
 
-  async function deliver(mail: OutgoingMail): Promise<SendResult> {
-    const problem = envelopeProblem(mail.envelope);
-    if (problem) return { status: 'failed', response: `message not sendable: ${problem}` };
+  // A lane owns one session at a time and sends queued messages over it until the queue is empty.
+  // Lanes + idle sessions never exceed maxConnections: a new lane takes an idle session first.
+  async function runLane(): Promise<void> {
+    let conn = takeIdle();
+    let job: Job | undefined;
     try {
-      const info = await mailer.sendMail({ envelope: { from: mail.envelope.from, to: [mail.envelope.to] }, raw: mail.raw });
-      return resultOfSmtpReply(info.response, info.serverMessageId, context);
+      for (job = queue.shift(); job; job = closed ? undefined : queue.shift()) {
+        if (conn && !conn.usable) conn = await letGo(conn);
+        if (!conn) {
+          const opened = await openSmtpConnection(options);
+          if (!opened.ok) {
+            job.resolve(resultOfSmtpFault(opened.fault, context));
+            continue;
+          }
+          conn = opened.connection;
+        }
+        const outcome = await conn.send(job.mail.envelope.from, job.mail.envelope.to, job.mail.raw);
+        if (outcome.kind === 'fault' && outcome.stale && !job.retried) {
+          // The server had dropped the session while it sat idle, and nothing of this message
+          // reached it: it goes again, once, on a fresh session.
+          job.retried = true;
+          queue.unshift(job);
+        } else {
+          job.resolve(resultOfSmtpOutcome(outcome, context));
+        }
+        if (!conn.usable || conn.transactions >= c.maxMessagesPerConnection) conn = await letGo(conn);
+      }
     } catch (err) {
-      return resultOfSmtpError(err, context);
+      // A bug, not a server's doing: the message is deferred, not left hanging.
+      job?.resolve({ status: 'deferred', response: `transport error: ${(err as Error).message}` });
+      conn?.destroy();
+      conn = null;
+    } finally {
+      // In the same tick as the empty queue was seen: a message queued from now on starts a lane.
+      active--;
     }
+    if (conn && !closed && conn.usable) park(conn);
+    else if (conn) await conn.quit();
+  }
+
+  function startLane(): void {
+    active++;
+    const lane = runLane().finally(() => lanes.delete(lane));
+    lanes.add(lane);
+  }
+
+  // Waits until the old session is gone before a lane opens the next, so the server never sees
+  // more than maxConnections of ours (a per-IP connection limit would answer 421).
+  async function letGo(conn: SmtpConnection): Promise<null> {
+    await conn.quit();
+    return null;
+  }
+
+  function park(conn: SmtpConnection): void {
+    idle.add(conn);
+    conn.onClose = () => idle.delete(conn);
+  }
+
+  function takeIdle(): SmtpConnection | null {
+    for (const conn of idle) {
+      idle.delete(conn);
+      conn.onClose = null;
+      if (conn.usable) return conn;
+      void conn.quit();
+    }
+    return null;
   }
 
   return {
     name: 'smtp',
     send(mail) {
       if (closed) return Promise.resolve({ status: 'deferred', response: 'transport closed before the message was sent' });
-      const sending = deliver(mail);
-      inFlight.add(sending);
-      void sending.finally(() => inFlight.delete(sending));
-      return sending;
+      const problem = envelopeProblem(mail.envelope);
+      if (problem) return Promise.resolve({ status: 'failed', response: `message not sendable: ${problem}` });
+      return new Promise((resolve) => {
+        queue.push({ mail, resolve, retried: false });
+        if (active < c.maxConnections) startLane();
+      });
     },
-    // Idle connections close at once; one in the middle of a message finishes it first (a cut
-    // would leave the server's 250 unheard, and the message would go out twice).
+    // Idle sessions close at once; one in the middle of a message finishes it first (a cut would
+    // leave the server's 250 unheard, and the message would go out twice). Messages still queued
+    // are deferred.
     async close() {
       closed = true;
-      mailer.close();
-      await Promise.allSettled([...inFlight]);
+      for (const job of queue.splice(0)) job.resolve({ status: 'deferred', response: 'transport closed before the message was sent' });
+      const quits = [...idle].map((conn) => conn.quit());
+      idle.clear();
+      await Promise.allSettled([...lanes, ...quits]);
     },
   };
 }
@@ -141,8 +204,8 @@ export function checkSmtpConfig(c: SmtpTransportConfig): void {
   }
 }
 
-// One bare address (local@domain, UTF-8 allowed) per side. nodemailer would parse anything else as
-// an address list: "a@x, eve@y" or "a@x>\r\nRCPT TO:<eve@y" would quietly add a recipient.
+// One bare address (local@domain, UTF-8 allowed) per side: the address goes into `MAIL FROM:<…>`
+// and `RCPT TO:<…>` as it is, so "a@x>\r\nRCPT TO:<eve@y" would otherwise add a recipient.
 const ENVELOPE_ADDRESS = /^[^\s<>(),;:"\\[\]@\x00-\x1f\x7f]{1,64}@[^\s<>(),;:"\\[\]@\x00-\x1f\x7f]{1,255}$/;
 
 function envelopeProblem(envelope: OutgoingMail['envelope']): string | null {
