@@ -10,7 +10,7 @@ import type { SendLimiter } from './ports/send-limiter.ts';
 import { BreakerBoard } from './services/breakers.ts';
 import type { TransportSet } from './services/delivery.ts';
 import { loadDkimSigner } from './services/dkim-signer.ts';
-import { createMessageBuilder } from './services/message-builder.ts';
+import { createMessageBuilder, type BuildJob } from './services/message-builder.ts';
 import { createSendGate } from './services/send-gate.ts';
 import { getRoutes, loadTransportDefinitions } from './services/transports.ts';
 import { createBuildPool } from './workers/build-pool.ts';
@@ -29,6 +29,8 @@ export interface DeliveryRuntime {
 }
 
 const REFRESH_MS = 10_000;
+/** Jobs waiting per build thread before the main thread builds one itself. */
+const POOL_DEPTH = 2;
 const WAKE_CHANNEL = 'delivery';
 
 export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOptions> & { limiter?: SendLimiter; random?: () => number; start?: boolean; buildThreads?: number } = {}): Promise<DeliveryRuntime> {
@@ -40,7 +42,10 @@ export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOption
   const breakers = new BreakerBoard(ctx);
   const threads = opts.buildThreads ?? config.buildThreads;
   const pool = threads > 0 ? createBuildPool({ threads, secret: app.secret, publicUrl: config.publicUrl, keys: signer.keys() }) : null;
-  const build = pool ? pool.build : createMessageBuilder({ liquid: ctx.composer.liquid, urls: ctx.composer.urls, sign: (raw, domain) => signer.sign(raw, domain) });
+  const inline = createMessageBuilder({ liquid: ctx.composer.liquid, urls: ctx.composer.urls, sign: (raw, domain) => signer.sign(raw, domain) });
+  // The main thread builds too whenever every thread already has work queued: on a 2-core machine
+  // the threads alone leave the main thread's core half idle (bench:send).
+  const build = pool ? (job: BuildJob) => (pool.saturated(POOL_DEPTH) ? inline(job) : pool.build(job)) : inline;
 
   // Adapters live as long as their definition is unchanged; a changed one is rebuilt, the old closed.
   const adapters = new Map<string, { key: string; transport: MailTransport }>();
