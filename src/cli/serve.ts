@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
-import { startDelivery } from '../delivery.ts';
 import { issueFirstAdminKey } from '../services/api-keys.ts';
 import type { CliIo } from './io.ts';
 
@@ -20,6 +19,9 @@ export function registerServe(program: Command, io: CliIo): void {
       const app = await createApp(config, { logger, env });
       const http = await app.buildHttp();
       // Workers (delivery, flows, scheduler) join here as they are built; each is start(deps) → stop().
+      // Loaded here, not at the top: every `chapar` command loads this file, and delivery (templates,
+      // transports, build threads) would add ~80 MB to the RSS of e.g. `contacts import`.
+      const { startDelivery } = await import('../delivery.ts');
       const delivery = await startDelivery(app);
       const address = await http.listen({ port: config.port, host: config.host });
       const firstKey = await issueFirstAdminKey(app.ctx);

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
-import { startDelivery } from '../delivery.ts';
 import type { CliIo } from './io.ts';
 
 /**
@@ -19,6 +18,9 @@ export function registerWorker(program: Command, io: CliIo): void {
       const config = loadConfig(env);
       const logger = pino({ level: config.logLevel });
       const app = await createApp(config, { logger, env });
+      // Loaded here, not at the top: every `chapar` command loads this file, and delivery (templates,
+      // transports, build threads) would add ~80 MB to the RSS of e.g. `contacts import`.
+      const { startDelivery } = await import('../delivery.ts');
       const delivery = await startDelivery(app);
       const limits = config.redisUrl ? 'limits shared through Redis' : 'limits kept in this process (set CHAPAR_REDIS_URL to share them)';
       io.stdout.write(`Chapar delivery worker running (database ${app.db.dialect}, ${limits})\n`);
