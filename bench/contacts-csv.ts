@@ -4,7 +4,9 @@ import { once } from 'node:events';
 // A realistic contact list for the import benchmark: a store's customers, two fifths of them
 // Iranian (Persian names and cities, Tehran time, toman), the rest European and American.
 // Deterministic (seeded), so every run imports the same bytes. No field holds a comma, a quote or
-// a newline: the file needs no CSV quoting, which lets the baselines split lines plainly.
+// a newline: the file needs no CSV quoting, which lets the baselines split lines plainly. The
+// quoted variant writes the same values with every field in double quotes (as some spreadsheet
+// exports do), so the import's CSV-parser path is measured against the baseline's plain file.
 
 /** The header of the generated file; city, plan and orders become custom attributes. */
 export const CONTACTS_CSV_HEADER = 'email,first_name,last_name,locale,timezone,currency,phone,city,plan,orders';
@@ -56,14 +58,15 @@ const PLANS = ['free', 'free', 'free', 'basic', 'basic', 'pro', 'enterprise'];
 const SEPARATORS = ['.', '_', ''];
 
 /** Writes `rows` contacts (plus the header) to `path`, streaming in chunks; returns the byte size. */
-export async function generateContactsCsv(path: string, rows: number, seed = 20261127): Promise<number> {
+export async function generateContactsCsv(path: string, rows: number, seed = 20261127, opts: { quoted?: boolean } = {}): Promise<number> {
+  const join = opts.quoted ? (fields: string[]) => `"${fields.join('","')}"` : (fields: string[]) => fields.join(',');
   const out = createWriteStream(path);
   const rand = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const pickRegion = weighted(REGIONS.map((r) => r.weight), rand);
   const pickDomain = weighted(DOMAIN_WEIGHTS, rand);
   let bytes = 0;
-  let lines: string[] = [CONTACTS_CSV_HEADER];
+  let lines: string[] = [join(CONTACTS_CSV_HEADER.split(','))];
   for (let i = 1; i <= rows; i++) {
     const region = REGIONS[pickRegion()]!;
     const [first, firstKey] = pick(region.firstNames);
@@ -74,7 +77,7 @@ export async function generateContactsCsv(path: string, rows: number, seed = 202
     const phone = region.phonePrefix && rand() < 0.6 ? region.phonePrefix + String(Math.floor(rand() * 10 ** region.phoneDigits)).padStart(region.phoneDigits, '0') : '';
     const city = region.cities.length > 0 && rand() < 0.9 ? pick(region.cities) : '';
     lines.push(
-      [
+      join([
         `${local}@${DOMAINS[pickDomain()]}`,
         region.locale ? first : '',
         region.locale && hasLast ? last : '',
@@ -85,7 +88,7 @@ export async function generateContactsCsv(path: string, rows: number, seed = 202
         city,
         pick(PLANS),
         String(Math.floor(rand() * rand() * 250)),
-      ].join(','),
+      ]),
     );
     if (lines.length >= 5000 || i === rows) {
       const chunk = `${lines.join('\n')}\n`;

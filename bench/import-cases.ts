@@ -38,14 +38,22 @@ export interface PairRun {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = randomBytes(32).toString('base64');
 
+/** How a pair runs: which goes first, whether the databases are kept, and the file Chapar reads if not the baseline's. */
+export interface PairOptions {
+  baselineFirst: boolean;
+  keep: boolean;
+  /** The same rows written differently (every field quoted); the baseline always reads `csv`. */
+  chaparCsv?: string;
+}
+
 /** Runs both methods on SQLite, in the given order, on fresh database files. */
-export async function runSqlitePair(csv: string, rows: number, opts: { baselineFirst: boolean; keep: boolean }): Promise<PairRun> {
+export async function runSqlitePair(csv: string, rows: number, opts: PairOptions): Promise<PairRun> {
   const oursDir = mkdtempSync(join(tmpdir(), 'chapar-bench-ours-'));
   const baseDir = mkdtempSync(join(tmpdir(), 'chapar-bench-baseline-'));
   const oursDb = join(oursDir, 'chapar.db');
   const baseDb = join(baseDir, 'baseline.db');
   const runOurs = async () => {
-    const m = await measureProcess(process.execPath, [join(ROOT, 'bin/chapar.js'), 'contacts', 'import', csv, '--quiet'], chaparEnv({ CHAPAR_DATA_DIR: oursDir }));
+    const m = await measureProcess(process.execPath, [join(ROOT, 'bin/chapar.js'), 'contacts', 'import', opts.chaparCsv ?? csv, '--quiet'], chaparEnv({ CHAPAR_DATA_DIR: oursDir }));
     return checkChaparRun('sqlite', m, rows, countSqliteContacts(oursDb));
   };
   const runBaseline = async () => {
@@ -62,7 +70,7 @@ export async function runSqlitePair(csv: string, rows: number, opts: { baselineF
 }
 
 /** Runs both methods on PostgreSQL, each in a fresh schema that is dropped afterwards. */
-export async function runPgPair(csv: string, rows: number, url: string, opts: { baselineFirst: boolean; keep: boolean }): Promise<PairRun> {
+export async function runPgPair(csv: string, rows: number, url: string, opts: PairOptions): Promise<PairRun> {
   const tag = `${process.pid}_${Date.now().toString(36)}`;
   const oursSchema = `chapar_bench_ours_${tag}`;
   const baseSchema = `chapar_bench_baseline_${tag}`;
@@ -72,7 +80,7 @@ export async function runPgPair(csv: string, rows: number, url: string, opts: { 
     // The CLI only takes DATABASE_URL, so the schema travels in the URL; counting in that schema
     // (not public) afterwards proves the search_path option really reached the server.
     const env = chaparEnv({ CHAPAR_DATA_DIR: mkdtempSync(join(tmpdir(), 'chapar-bench-pg-')), DATABASE_URL: urlWithSearchPath(url, oursSchema) });
-    const m = await measureProcess(process.execPath, [join(ROOT, 'bin/chapar.js'), 'contacts', 'import', csv, '--quiet'], env);
+    const m = await measureProcess(process.execPath, [join(ROOT, 'bin/chapar.js'), 'contacts', 'import', opts.chaparCsv ?? csv, '--quiet'], env);
     rmSync(env.CHAPAR_DATA_DIR!, { recursive: true, force: true });
     return checkChaparRun('postgres', m, rows, await countPgContacts(url, oursSchema));
   };
