@@ -22,9 +22,11 @@ export interface RowReadOptions {
 
 /** The rows and rejected lines read since the previous piece, in file order. */
 export interface RowPiece {
-  /** Valid rows, packed; the piece ends when rows since the last full batch reach the batch size. */
+  /** Valid rows, packed. */
   rows: PackedRows;
   rejects: { line: number; reason: string }[];
+  /** The rows since the last batch ended make a batch now: store them (one transaction). */
+  endsBatch: boolean;
   /** Data lines read in this piece (rows, rejected or not; empty lines not counted). */
   read: number;
   /** Bytes of the file read so far. */
@@ -34,14 +36,15 @@ export interface RowPiece {
 /** Decides what the header's columns feed; may throw (nothing is read after it). */
 export type ResolveColumns = (header: string[]) => Promise<ColumnTarget[]>;
 
-// A piece also ends after this much of the file, so that one holding huge rows stays small.
-const MAX_PIECE_BYTES = 4 << 20;
+// A batch also ends after this much of the file, so that one of huge rows stays small in memory.
+const MAX_BATCH_BYTES = 4 << 20;
 
 /**
- * Reads a CSV byte stream as pieces of validated rows. A piece ends where a batch of
- * `batchSize` rows fills (so the consumer can store batch by batch), and sooner when rejected
- * lines pile up or it holds a lot of text, and at the end. A CsvReadError (broken encoding, a
- * quote never closed) is thrown after a last piece with every row before the problem.
+ * Reads a CSV byte stream as pieces of validated rows. A piece ends where a batch ends (at
+ * `batchSize` rows, or sooner after 4 MB of the file), when rejected lines pile up, and at the
+ * end; its consumer stores each batch as it ends, so either thread holds at most one batch.
+ * A CsvReadError (broken encoding, a quote never closed) is thrown after a last piece with
+ * every row before the problem.
  */
 export async function* readRowPieces(input: AsyncIterable<Buffer | string>, opts: RowReadOptions, resolveColumns: ResolveColumns): AsyncGenerator<RowPiece> {
   let columns: ColumnTarget[] | undefined;
@@ -50,13 +53,16 @@ export async function* readRowPieces(input: AsyncIterable<Buffer | string>, opts
   const evidence: ConsentEvidence = { source: 'import', wording: opts.consentWording ?? null, wordingVersion: opts.consentVersion ?? null };
   let piece = { rejects: [] as RowPiece['rejects'], read: 0 };
   let bytes = 0;
-  let pieceStart = 0;
-  // Rows since the last full batch, counted across pieces.
+  // The batch being filled, which may span pieces: its rows and where in the file it began.
   let inBatch = 0;
-  const take = (): RowPiece => {
-    const p = { rows: rows.take(), ...piece, bytes };
-    pieceStart = bytes;
+  let batchStart = 0;
+  const take = (endsBatch: boolean): RowPiece => {
+    const p = { rows: rows.take(), ...piece, endsBatch, bytes };
     piece = { rejects: [], read: 0 };
+    if (endsBatch) {
+      inBatch = 0;
+      batchStart = bytes;
+    }
     return p;
   };
   try {
@@ -74,22 +80,19 @@ export async function* readRowPieces(input: AsyncIterable<Buffer | string>, opts
         const row = fields.length === columns.length ? toBatchRow(fields, columns, line, evidence) : `has ${fields.length} fields but the header has ${columns.length}`;
         if (typeof row === 'string') {
           piece.rejects.push({ line, reason: row });
-          if (piece.rejects.length >= opts.batchSize) yield take();
+          if (piece.rejects.length >= opts.batchSize) yield take(false);
           continue;
         }
         rows.add(row);
-        if (++inBatch >= opts.batchSize) {
-          inBatch = 0;
-          yield take();
-        } else if (bytes - pieceStart > MAX_PIECE_BYTES) yield take();
+        if (++inBatch >= opts.batchSize || bytes - batchStart > MAX_BATCH_BYTES) yield take(true);
       }
     }
   } catch (err) {
     if (!(err instanceof CsvReadError)) throw err;
-    yield take();
+    yield take(true);
     throw err;
   }
-  yield take();
+  yield take(true);
 }
 
 function isBlank(fields: readonly string[]): boolean {

@@ -18,7 +18,7 @@ export interface ImportOptions {
   /** Consent evidence for topic columns when the row has no consent_* columns of its own. */
   consentWording?: string;
   consentVersion?: string;
-  /** Rows per transaction. */
+  /** Rows per transaction (fewer when rows are big: a batch ends after ~4 MB of the file). */
   batchSize?: number;
   /**
    * Parse and validate in a worker thread while this one writes: faster for big files on a
@@ -63,17 +63,15 @@ export async function importContactsCsv(ctx: ServiceContext, input: AsyncIterabl
   };
   let sawHeader = false;
   let topics = new Map<string, Topic>();
-  // The pieces of the batch being filled, and its rows so far.
+  // The pieces of the batch being filled.
   let batch: PackedRows[] = [];
-  let batchRows = 0;
   // Rows per transaction: big enough that commits are not the cost, small enough to bound memory.
   const batchSize = opts.batchSize ?? 5000;
   const flush = async () => {
-    if (batchRows === 0) return;
+    if (batch.length === 0) return;
     const now = ctx.clock.now();
     const rows = joinPackedRows(batch);
     batch = [];
-    batchRows = 0;
     const outcome = await storePackedBatch(ctx.db, rows, topics, now);
     // Two lines with one new address both report the new contact; it was created once.
     report.stored += outcome.stored.length;
@@ -98,10 +96,9 @@ export async function importContactsCsv(ctx: ServiceContext, input: AsyncIterabl
       report.bytes = piece.bytes;
       report.rows += piece.read;
       for (const r of piece.rejects) reject(r.line, r.reason);
-      // A piece ends where a batch fills, so batches are the same whichever thread parses.
+      // Batches end where the reader says, so they are the same whichever thread parses.
       if (piece.rows.index.length > 0) batch.push(piece.rows);
-      batchRows += piece.rows.index.length;
-      if (batchRows >= batchSize) await flush();
+      if (piece.endsBatch) await flush();
     }
   } catch (err) {
     if (!(err instanceof CsvReadError)) throw err;
