@@ -108,7 +108,7 @@ export function createSmtpTransport(config: SmtpTransportConfig): MailTransport 
         const outcome = await conn.send(job.mail.envelope.from, job.mail.envelope.to, job.mail.raw);
         if (outcome.kind === 'fault' && outcome.stale && !job.retried) {
           // The server had dropped the session while it sat idle, and nothing of this message
-          // reached it: it goes again, once, on a fresh session.
+          // reached it (no reply, no byte of the message): it goes again, once, on another session.
           job.retried = true;
           queue.unshift(job);
         } else {
