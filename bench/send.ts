@@ -21,7 +21,9 @@ const argOf = (name: string, dflt: number) => {
 const N = argOf('--messages', 100_000);
 const LOOP_N = argOf('--baseline-loop', 3_000);
 const SOURCE_N = argOf('--baseline-source', 30_000);
-const THREADS = argOf('--threads', 2);
+// One build thread beside the main thread (which keeps the database and the connections) fills
+// the two cores here; 0 and 2 were measured too (bench/RESULTS.md).
+const THREADS = argOf('--threads', 1);
 const PORT = 20000 + Math.floor(Math.random() * 20000);
 const RUN_TS = join(import.meta.dirname, '../bin/run-ts.js');
 const SIDE = join(import.meta.dirname, 'send-chapar.ts');

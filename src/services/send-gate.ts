@@ -27,6 +27,8 @@ export interface SendGateDeps {
 const PAUSE_RECHECK_MS = 60_000;
 /** A full set of slots is tried again this soon. */
 const SLOT_RETRY_MS = 50;
+/** How long a send waits in the worker for a connection slot before going back to the queue. */
+const SLOT_WAIT_MS = 1000;
 const SLOT_LEASE_MS = 10 * 60_000;
 
 export function createSendGate(deps: SendGateDeps): SendGate {
@@ -37,6 +39,11 @@ export function createSendGate(deps: SendGateDeps): SendGate {
   const plans = new WeakMap<object, WarmupPlan | null>();
   const limitsOf = new WeakMap<object, Record<DomainGroup, GroupLimits> | null>();
   let holder = 0;
+  // Sends of this process waiting for a connection slot: woken as soon as one of ours is freed.
+  const slotWaiters = new Set<() => void>();
+  const wakeSlotWaiters = () => {
+    for (const w of [...slotWaiters]) w();
+  };
 
   const planOf = (def: TransportDefinition): WarmupPlan | null => {
     if (!def.warmup) return null;
@@ -61,6 +68,45 @@ export function createSendGate(deps: SendGateDeps): SendGate {
       const breaker = msg.stream === 'marketing' ? deps.breakers.factor(scopes) : { factor: 1, reason: null };
       if (breaker.factor === 0) return { ok: false, retryAt: now + PAUSE_RECHECK_MS, reason: `held: circuit breaker ${breaker.reason}` };
 
+      const groups = groupLimitsOf(def);
+      const group = domainGroup(msg.recipientDomain);
+      const throttleKey = `${name}:${group}`;
+
+      // Connection slots first, so a message waiting for one takes no rate token meanwhile.
+      const id = `${deps.owner}:${++holder}`;
+      const wanted: [string, number][] = [];
+      if (def?.maxConnections) wanted.push([`conn:${name}`, def.maxConnections]);
+      if (groups) wanted.push([`conn:${name}:${group}`, groups[group].concurrency]);
+      const slots: string[] = [];
+      const releaseSlots = async () => {
+        if (slots.length === 0) return;
+        for (const k of slots.splice(0)) await deps.limiter.releaseSlot(k, id).catch(() => false);
+        wakeSlotWaiters();
+      };
+      const slotDeadline = Date.now() + SLOT_WAIT_MS;
+      for (let i = 0; i < wanted.length; ) {
+        const [key, max] = wanted[i]!;
+        if (await deps.limiter.acquireSlot(key, max, id, SLOT_LEASE_MS, deps.clock.now())) {
+          slots.push(key);
+          i++;
+          continue;
+        }
+        await releaseSlots();
+        // Woken when a send of this process ends (a slot freed here), else after a short poll for
+        // slots other processes free; a long wait goes back to the queue.
+        if (Date.now() >= slotDeadline) return { ok: false, retryAt: now + SLOT_RETRY_MS, reason: `all connections of ${key.slice(5)} busy` };
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, SLOT_RETRY_MS);
+          function done() {
+            clearTimeout(timer);
+            slotWaiters.delete(done);
+            resolve();
+          }
+          slotWaiters.add(done);
+        });
+        i = 0;
+      }
+
       let counted: string | null = null;
       const plan = def && msg.stream === 'marketing' && def.warmupStartedAt !== null ? planOf(def) : null;
       if (plan && def) {
@@ -68,7 +114,10 @@ export function createSendGate(deps: SendGateDeps): SendGate {
         if (day) {
           const key = `warmup:${name}:${day.dayKey}`;
           const r = await deps.limiter.countIfBelow(key, day.cap, day.dayEndsAt, now);
-          if (!r.ok) return { ok: false, retryAt: day.dayEndsAt, reason: `held: warm-up day ${day.dayIndex + 1} cap of ${day.cap} reached on ${name}` };
+          if (!r.ok) {
+            await releaseSlots();
+            return { ok: false, retryAt: day.dayEndsAt, reason: `held: warm-up day ${day.dayIndex + 1} cap of ${day.cap} reached on ${name}` };
+          }
           counted = key;
         }
       }
@@ -81,9 +130,6 @@ export function createSendGate(deps: SendGateDeps): SendGate {
         const rate = def.maxPerSecond * breaker.factor;
         buckets.push({ key: `rate:transport:${name}`, perSecond: rate, burst: Math.max(1, Math.ceil(rate)) });
       }
-      const groups = groupLimitsOf(def);
-      const group = domainGroup(msg.recipientDomain);
-      const throttleKey = `${name}:${group}`;
       if (groups) {
         const limits = groups[group];
         const state = throttles.get(throttleKey) ?? startThrottle(limits.perSecond, now);
@@ -95,27 +141,15 @@ export function createSendGate(deps: SendGateDeps): SendGate {
         const taken = await deps.limiter.take(buckets, now);
         if (!taken.ok) {
           await giveBack();
+          await releaseSlots();
           return { ok: false, retryAt: now + Math.max(1, taken.retryInMs), reason: `rate limit of ${name}` };
         }
       }
 
-      const id = `${deps.owner}:${++holder}`;
-      const slots: string[] = [];
-      const wanted: [string, number][] = [];
-      if (def?.maxConnections) wanted.push([`conn:${name}`, def.maxConnections]);
-      if (groups) wanted.push([`conn:${name}:${group}`, groups[group].concurrency]);
-      for (const [key, max] of wanted) {
-        if (!(await deps.limiter.acquireSlot(key, max, id, SLOT_LEASE_MS, now))) {
-          for (const k of slots) await deps.limiter.releaseSlot(k, id);
-          await giveBack();
-          return { ok: false, retryAt: now + SLOT_RETRY_MS, reason: `all connections of ${key.slice(5)} busy` };
-        }
-        slots.push(key);
-      }
       return {
         ok: true,
         done(result: SendResult) {
-          for (const k of slots) void deps.limiter.releaseSlot(k, id).catch(() => undefined);
+          void releaseSlots();
           if (groups) {
             const limits = groups[group];
             const state = throttles.get(throttleKey)!;

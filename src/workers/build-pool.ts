@@ -16,8 +16,6 @@ export type FromBuildThread =
 
 export interface BuildPool {
   build(job: BuildJob): Promise<BuiltMessage>;
-  /** Whether every thread already has `depth` jobs waiting (the caller may build one itself meanwhile). */
-  saturated(depth: number): boolean;
   /** New signing keys (after the DKIM keys changed). */
   setKeys(keys: DkimKey[]): void;
   close(): Promise<void>;
@@ -71,9 +69,6 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
         seen.add(key);
         threads[best]!.postMessage({ t: 'build', id, job: sent } satisfies ToBuildThread);
       });
-    },
-    saturated(depth) {
-      return load.every((n) => n >= depth);
     },
     setKeys(keys) {
       for (const w of threads) w.postMessage({ t: 'keys', keys } satisfies ToBuildThread);
