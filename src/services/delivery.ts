@@ -135,9 +135,11 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
       admission = await deps.gate.admit(def, { stream: mail.stream, recipientDomain, campaignId: m.campaignId }, ctx.clock.now());
     }
     if (!admission.ok) {
-      // Held by a gate (paused breaker, day's warm-up cap, rate): try the next transport, else wait.
-      held = held && held.retryAt <= admission.retryAt ? held : admission;
-      continue;
+      // Held by a gate (paused breaker, day's warm-up cap, rate): the message waits for this
+      // transport. Failing over would pour a paused campaign or a capped warm-up's overflow into
+      // the next transport, whose reputation the same limits protect.
+      held = admission;
+      break;
     }
     used = name;
     result = await set.adapter(name).send(mail).catch((err: unknown): SendResult => ({ status: 'deferred', response: `transport error: ${(err as Error).message}` }));

@@ -65,6 +65,8 @@ describe.each(DIALECTS)('rate control in the delivery path (%s)', (dialect) => {
   it("holds marketing over the warm-up day's cap across workers until the next day; transactional mail is never held", async () => {
     await t.request({ method: 'PUT', url: '/api/v1/settings/store', body: { address: '12 Main St, Springfield' } });
     await transport({ warmup: [{ days: 1, perDay: 10 }, { days: 1, perDay: 15 }] });
+    // A second transport later on the default route: the overflow must wait, not spill into it.
+    await saveTransport(t.app.ctx, createTransportFactory({ db: t.app.ctx.db, clock: t.clock }), { name: 'spare', kind: 'smtp', settings: { host: peer.host, port: peer.port, starttls: 'opportunistic', domainLimits: false } }, 'create');
     await subscribers(30);
     const queued = [];
     for (let i = 0; i < 30; i++) queued.push((await marketing(i)).message.id);
