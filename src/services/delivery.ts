@@ -7,7 +7,7 @@ import { routeFor, type RouteRule, type TransportDefinition } from '../domain/tr
 import { pickVariantLocale } from '../domain/templates.ts';
 import { AppError } from '../lib/errors.ts';
 import type { MailTransport, OutgoingMail, SendResult } from '../ports/mail-transport.ts';
-import type { BuildJob, BuiltMessage, VariantForBuild } from './message-builder.ts';
+import { BuildThreadError, type BuildJob, type BuiltMessage, type VariantForBuild } from './message-builder.ts';
 import type { ServiceContext } from './context.ts';
 import { checkSendPermission } from './send-permission.ts';
 import { getStoreSettings, type StoreSettings } from './store-settings.ts';
@@ -110,6 +110,10 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
   try {
     built = await deps.build(job);
   } catch (err) {
+    if (err instanceof BuildThreadError) {
+      ctx.logger.error({ messageId: m.id, err: err.message }, 'a build thread died; the message goes back to the queue');
+      return { id: m.id, status: m.attempts > 0 ? 'deferred' : 'queued', dueAt: ctx.clock.now() + 5000, attempted: false, history: null };
+    }
     const message = err instanceof AppError ? err.message : `the message could not be rendered: ${(err as Error).message}`;
     return final(m, 'failed', `render failed: ${message}`);
   }

@@ -44,6 +44,9 @@ export interface BuiltMessage {
   envelope: { from: string; to: string };
 }
 
+/** The build failed for a reason of ours (a build thread died), not the message's: try it again later. */
+export class BuildThreadError extends Error {}
+
 /** Signs a message for its From domain with every active key of that domain (or returns it as is). */
 export type Signer = (raw: Buffer, fromDomain: string) => Buffer;
 

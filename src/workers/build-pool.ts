@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, type ErrorDetail } from '../lib/errors.ts';
 import type { DkimKey } from '../mta/dkim.ts';
 import type { MailParts } from '../ports/mail-transport.ts';
-import type { BuildJob, BuiltMessage } from '../services/message-builder.ts';
+import { BuildThreadError, type BuildJob, type BuiltMessage } from '../services/message-builder.ts';
 
 // Rendering, MIME and above all RSA signing are most of a send's CPU time (RSA-2048 alone is
 // ~1,100 signatures a second on one core here: platform-facts.md). A pool of threads does them,
@@ -18,8 +18,11 @@ export interface BuildPool {
   build(job: BuildJob): Promise<BuiltMessage>;
   /** New signing keys (after the DKIM keys changed). */
   setKeys(keys: DkimKey[]): void;
+  /** Ends one thread as a crash would (tests). */
+  terminateThreadForTest(i: number): Promise<void>;
   close(): Promise<void>;
 }
+
 
 export function createBuildPool(opts: { threads: number; secret: Buffer; publicUrl: string; keys: DkimKey[] }): BuildPool {
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -30,10 +33,15 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
   const load: number[] = [];
   const known: Set<string>[] = [];
   let nextId = 0;
-  const threads = Array.from({ length: opts.threads }, (_, i) => {
-    const w = new Worker(boot, { eval: true, workerData: { secret: new Uint8Array(opts.secret), publicUrl: opts.publicUrl, keys: opts.keys } });
-    load.push(0);
-    known.push(new Set());
+  let keys = opts.keys;
+  let closing = false;
+  // A thread that dies (an out-of-memory, a bug) fails only the jobs it held, with a
+  // BuildThreadError (the delivery service puts those messages back in the queue: the fault is
+  // ours, not the message's), and is replaced at once so later jobs never wait on a dead thread.
+  const spawn = (i: number): Worker => {
+    const w = new Worker(boot, { eval: true, workerData: { secret: new Uint8Array(opts.secret), publicUrl: opts.publicUrl, keys } });
+    load[i] = 0;
+    known[i] = new Set();
     w.on('message', (m: FromBuildThread) => {
       const p = pending.get(m.id);
       if (!p) return;
@@ -42,17 +50,24 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
       if (m.t === 'built') p.resolve({ raw: Buffer.from(m.raw), parts: m.parts, envelope: m.envelope });
       else p.reject(m.code ? new AppError(m.code as ErrorCode, m.message, (m.details as ErrorDetail[]) ?? []) : new Error(m.message));
     });
-    w.on('error', (err) => {
-      // A dead thread fails what it held; those messages are recorded as failed by the caller's catch.
+    let gone = false;
+    const died = (why: string) => {
+      if (gone) return;
+      gone = true;
       for (const [id, p] of pending) {
         if (p.thread === i) {
           pending.delete(id);
-          p.reject(err);
+          p.reject(new BuildThreadError(`build thread ${i} ${why}`));
         }
       }
-    });
+      if (!closing) threads[i] = spawn(i);
+    };
+    w.on('error', (err) => died(`failed: ${err.message}`));
+    w.on('exit', (code) => died(`exited with code ${code}`));
     return w;
-  });
+  };
+  const threads: Worker[] = [];
+  for (let i = 0; i < opts.threads; i++) threads.push(spawn(i));
   return {
     build(job) {
       // The least busy thread takes the job.
@@ -70,10 +85,15 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
         threads[best]!.postMessage({ t: 'build', id, job: sent } satisfies ToBuildThread);
       });
     },
-    setKeys(keys) {
+    setKeys(next) {
+      keys = next;
       for (const w of threads) w.postMessage({ t: 'keys', keys } satisfies ToBuildThread);
     },
+    terminateThreadForTest(i) {
+      return threads[i]!.terminate().then(() => undefined);
+    },
     async close() {
+      closing = true;
       await Promise.all(threads.map((w) => w.terminate()));
     },
   };
