@@ -21,7 +21,10 @@ describe('build pool', () => {
       const first = await pool.build(job(1));
       expect(first.parts.subject).toBe('Order 1');
       expect(first.raw.toString()).toContain('Order 1');
-      const inFlight = pool.build(job(2));
+      // A job long enough (a big Liquid loop) to be surely under way when its thread dies.
+      const slow = job(2);
+      const inFlight = pool.build({ ...slow, variant: { ...slow.variant, cacheKey: 'v:slow', html: '<p>{% for i in (1..300000) %}{{ i }}{% endfor %}</p>' } });
+      await new Promise((r) => setTimeout(r, 20));
       await pool.terminateThreadForTest(0);
       await expect(inFlight).rejects.toBeInstanceOf(BuildThreadError);
       // The replacement thread has never seen the variant: the pool sends it in full again.
