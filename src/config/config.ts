@@ -24,7 +24,11 @@ export interface Config {
   redisUrl: string | null;
   /** Delivery: sends in flight per worker process. */
   deliveryConcurrency: number;
-  /** Delivery: how long a claimed message is a worker's before another may take it (a crashed worker's rows come back after this). */
+  /**
+   * Delivery: how long a claimed message is a worker's before another may take it (a crashed
+   * worker's rows come back after this). It must outlast the longest send: the SMTP transport
+   * waits up to 10 minutes for the reply to the final dot (RFC 5321), so the default is 15.
+   */
   deliveryLeaseMs: number;
   /** Delivery: threads that render, build and DKIM-sign messages (0 = on the main thread). */
   buildThreads: number;
@@ -60,7 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     secretFile: env.CHAPAR_SECRET ? undefined : join(dataDir, 'secret.key'),
     redisUrl: env.CHAPAR_REDIS_URL ?? null,
     deliveryConcurrency: intVar(env, 'CHAPAR_DELIVERY_CONCURRENCY', 32, 1, 1000, problems),
-    deliveryLeaseMs: intVar(env, 'CHAPAR_DELIVERY_LEASE_MS', 300_000, 1000, 86_400_000, problems),
+    deliveryLeaseMs: intVar(env, 'CHAPAR_DELIVERY_LEASE_MS', 900_000, 1000, 86_400_000, problems),
     buildThreads: intVar(env, 'CHAPAR_BUILD_THREADS', 0, 0, 64, problems),
     txRate: txRateVars(env, problems),
   };

@@ -22,7 +22,7 @@ export interface DeliveryWorkerOptions {
 /** How long an outcome waits for company before its write starts (bounds the crash window too). */
 const GROUP_COMMIT_WAIT_MS = 2;
 
-export const DEFAULT_WORKER_OPTIONS: Omit<DeliveryWorkerOptions, 'owner'> = { concurrency: 32, batchSize: 200, leaseMs: 5 * 60_000, pollMs: 1000 };
+export const DEFAULT_WORKER_OPTIONS: Omit<DeliveryWorkerOptions, 'owner'> = { concurrency: 32, batchSize: 200, leaseMs: 15 * 60_000, pollMs: 1000 };
 
 export interface DeliveryWorker {
   /** Processes every message due now, then resolves with how many were handled (tests, `chapar send-due`). */
