@@ -1,5 +1,5 @@
 import { selectContact } from '../db/queries/contacts.ts';
-import type { MessageOutcome, MessageRow } from '../db/queries/messages.ts';
+import { selectMessageByRef, type MessageOutcome, type MessageRow } from '../db/queries/messages.ts';
 import { selectTemplate, type StoredTemplate } from '../db/queries/templates.ts';
 import { insertEvent } from '../db/queries/events.ts';
 import { classifyRefusal, isThrottling, retryDelayMs, type RetryPolicy } from '../domain/messages.ts';
@@ -7,7 +7,7 @@ import { routeFor, type RouteRule, type TransportDefinition } from '../domain/tr
 import { pickVariantLocale } from '../domain/templates.ts';
 import { AppError } from '../lib/errors.ts';
 import type { MailTransport, OutgoingMail, SendResult } from '../ports/mail-transport.ts';
-import { BuildThreadError, type BuildJob, type BuiltMessage, type VariantForBuild } from './message-builder.ts';
+import { BuildThreadError, createMessageBuilder, type BuildJob, type BuiltMessage, type VariantForBuild } from './message-builder.ts';
 import type { ServiceContext } from './context.ts';
 import { checkSendPermission } from './send-permission.ts';
 import { getStoreSettings, type StoreSettings } from './store-settings.ts';
@@ -96,7 +96,7 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
 
   let job: BuildJob;
   try {
-    job = await buildJob(deps, cache, m, now);
+    job = await buildJob(ctx, cache, m, now);
   } catch (err) {
     const message = err instanceof AppError ? err.message : `the message could not be rendered: ${(err as Error).message}`;
     return final(m, 'failed', `render failed: ${message}`);
@@ -187,8 +187,7 @@ function transportDown(r: Extract<SendResult, { status: 'deferred' }>): boolean 
   return r.code === undefined || r.code >= 500 || r.code === 401 || r.code === 403;
 }
 
-async function buildJob(deps: DeliveryDeps, cache: DeliveryCache, m: MessageRow, now: number): Promise<BuildJob> {
-  const { ctx } = deps;
+async function buildJob(ctx: ServiceContext, cache: DeliveryCache, m: MessageRow, now: number): Promise<BuildJob> {
   const store = await cache.storeSettings(ctx);
   const contact = m.contactId !== null ? await selectContact(ctx.db, m.contactId) : undefined;
   const recipient = contact
@@ -238,6 +237,19 @@ async function buildJob(deps: DeliveryDeps, cache: DeliveryCache, m: MessageRow,
     streamId: m.streamId,
     withBodies: false,
   };
+}
+
+/**
+ * The web version of a message from the outbox: rendered again from its row (template version,
+ * data, the same ref, so the same signed links), as it was at its sending time. Undefined for an
+ * unknown ref or a message that was never sent.
+ */
+export async function renderOutboxMessage(ctx: ServiceContext, ref: string): Promise<string | undefined> {
+  const m = await selectMessageByRef(ctx.db, ref);
+  if (!m || m.sentAt === null) return undefined;
+  const job = await buildJob(ctx, new DeliveryCache(), m, m.sentAt);
+  const build = createMessageBuilder({ liquid: ctx.composer.liquid, urls: ctx.composer.urls, sign: (raw) => raw });
+  return (await build({ ...job, withBodies: true })).parts.html;
 }
 
 function domainOf(address: string): string {

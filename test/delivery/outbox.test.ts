@@ -78,6 +78,16 @@ describe.each(DIALECTS)('outbox and delivery (%s)', (dialect) => {
     expect(mail.html).toContain('order 1001 is confirmed');
     expect(peer.received[0]!.raw.toString()).toMatch(/^DKIM-Signature: v=1; a=ed25519-sha256;/m);
     expect(peer.received[0]!.envelope.from).toMatch(/^bounces\+/);
+
+    // The web version is rendered again from the outbox, with the same signed links.
+    const view = new URL(t.app.ctx.composer.urls.viewInBrowser(message.ref, 0));
+    const page = await t.request({ method: 'GET', url: view.pathname, scope: 'none' });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('order 1001 is confirmed');
+    const link = /href="([^"]+\/c\/[^"]+)"/.exec(mail.html as string)![1]!;
+    expect(page.body).toContain(link.replace(/&/g, '&amp;'));
+    const forged = await t.request({ method: 'GET', url: view.pathname.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')), scope: 'none' });
+    expect(forged.status).toBe(404);
   });
 
   it('builds and signs in worker threads the same way', async () => {
