@@ -57,3 +57,23 @@ describe('send gate', () => {
     for (let i = 0; i < 50; i++) expect((await g.admit(null, msg('gmail.com'), now)).ok).toBe(true);
   });
 });
+
+describe('send gates of several workers', () => {
+  it('slow down together when one of them gets a throttling reply', async () => {
+    const clock = new ManualClock('2026-11-27T10:00:00Z');
+    const ctx = { clock, logger: pino({ level: 'silent' }) } as unknown as ServiceContext;
+    const limiter = createMemorySendLimiter();
+    const [a, b] = ['w1', 'w2'].map((owner) => createSendGate({ limiter, breakers: new BreakerBoard(ctx), owner, clock }));
+    const t = def({ domainLimits: { gmail: { perSecond: 2, burst: 2, concurrency: 10 } } });
+    const now = clock.now();
+    const first = await a!.admit(t, msg('gmail.com'), now);
+    const second = await b!.admit(t, msg('gmail.com'), now);
+    expect(first.ok && second.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 10)); // subscriptions are live
+    if (first.ok) first.done({ status: 'deferred', response: '421 4.7.0 slow down', code: 421, enhanced: '4.7.0' });
+    await new Promise((r) => setTimeout(r, 10));
+    // Worker b never saw a 421 itself, yet at 2/s half a second would refill a token; at 1/s it does not.
+    expect(await b!.admit(t, msg('gmail.com'), now + 500)).toMatchObject({ ok: false, retryAt: now + 1000 });
+    await limiter.close();
+  });
+});

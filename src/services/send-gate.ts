@@ -61,6 +61,17 @@ export function createSendGate(deps: SendGateDeps): SendGate {
     return limitsOf.get(key)!;
   };
 
+  // A throttling reply seen by any worker (this process or another, through the limiter's
+  // wake-ups) halves this worker's rate to that receiver as well, so all slow down together.
+  const listenForThrottling = (key: string, configured: number) => {
+    void deps.limiter
+      .onWake(`throttle:${key}`, () => {
+        const state = throttles.get(key);
+        if (state) throttles.set(key, onThrottled(state, configured, throttle, deps.clock.now()));
+      })
+      .catch(() => undefined);
+  };
+
   return {
     async admit(def, msg, now): Promise<Admission> {
       const name = def?.name ?? 'capture';
@@ -132,8 +143,11 @@ export function createSendGate(deps: SendGateDeps): SendGate {
       }
       if (groups) {
         const limits = groups[group];
-        const state = throttles.get(throttleKey) ?? startThrottle(limits.perSecond, now);
-        throttles.set(throttleKey, state);
+        let state = throttles.get(throttleKey);
+        if (!state) {
+          throttles.set(throttleKey, (state = startThrottle(limits.perSecond, now)));
+          listenForThrottling(throttleKey, limits.perSecond);
+        }
         const rate = throttledRate(state, limits.perSecond) * breaker.factor;
         buckets.push({ key: `rate:${name}:${group}`, perSecond: rate, burst: Math.max(1, Math.min(limits.burst, Math.ceil(rate))) });
       }
@@ -154,7 +168,11 @@ export function createSendGate(deps: SendGateDeps): SendGate {
             const limits = groups[group];
             const state = throttles.get(throttleKey)!;
             const at = deps.clock.now();
-            if (result.status === 'deferred' && isThrottleReply(result)) throttles.set(throttleKey, onThrottled(state, limits.perSecond, throttle, at));
+            if (result.status === 'deferred' && isThrottleReply(result)) {
+              throttles.set(throttleKey, onThrottled(state, limits.perSecond, throttle, at));
+              // Every other worker slows down too (their own replies within the settle time do not halve again).
+              void deps.limiter.wake(`throttle:${throttleKey}`).catch(() => undefined);
+            }
             else if (result.status === 'sent') throttles.set(throttleKey, onDelivered(state, limits.perSecond, throttle, at));
           }
         },
