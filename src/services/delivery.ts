@@ -129,6 +129,7 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
   let result: SendResult | null = null;
   let used = '';
   let held: { retryAt: number; reason: string } | null = null;
+  const failedOver: NonNullable<MessageOutcome['failedOver']> = [];
   for (const name of route) {
     const def = set.definitions.find((d) => d.name === name) ?? null;
     let admission = await deps.gate.admit(def, { stream: mail.stream, recipientDomain, campaignId: m.campaignId }, ctx.clock.now());
@@ -143,6 +144,8 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
       // transport. Failing over would pour a paused campaign or a capped warm-up's overflow into
       // the next transport, whose reputation the same limits protect.
       held = admission;
+      // After a failover the last transport's deferral is what gets recorded, not a failover entry.
+      if (result) failedOver.pop();
       break;
     }
     used = name;
@@ -150,7 +153,10 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
     admission.done(result);
     // Fail over to the next transport only when this one could not take the message at all;
     // a recipient's 4xx (greylisting, throttling) is retried later on the same route.
-    if (result.status === 'deferred' && transportDown(result)) continue;
+    if (result.status === 'deferred' && transportDown(result) && name !== route.at(-1)) {
+      failedOver.push({ transport: name, code: result.code ?? null, enhanced: result.enhanced ?? null, response: truncate(result.response) });
+      continue;
+    }
     break;
   }
 
@@ -160,16 +166,22 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
     return { id: m.id, status: m.attempts > 0 ? 'deferred' : 'queued', dueAt: held!.retryAt, attempted: false, reason: held!.reason, history: null };
   }
   const reply = { code: result.status === 'sent' ? null : (result.code ?? null), enhanced: result.status === 'sent' ? null : (result.enhanced ?? null), response: truncate(result.response) };
+  const withFailover = (o: MessageOutcome): MessageOutcome => (failedOver.length > 0 ? { ...o, failedOver } : o);
   if (result.status === 'sent') {
-    return { id: m.id, status: 'sent', dueAt: at, attempted: true, transport: used, providerMessageId: result.providerMessageId, lastResponse: reply.response, reason: null, sentAt: at, history: reply };
+    return withFailover({ id: m.id, status: 'sent', dueAt: at, attempted: true, transport: used, providerMessageId: result.providerMessageId, lastResponse: reply.response, reason: null, sentAt: at, history: reply });
   }
   if (result.status === 'deferred') {
     const attempt = m.attempts + 1;
     const next = at + retryDelayMs(deps.policy, attempt, result.retryAfterMs, deps.random);
     if (next >= m.expiresAt) {
-      return { id: m.id, status: 'bounced', dueAt: at, attempted: true, transport: used, lastResponse: reply.response, reason: `soft_bounce: still deferred when the retry window closed (${attempt} attempts)`, history: reply };
+      return withFailover({ id: m.id, status: 'bounced', dueAt: at, attempted: true, transport: used, lastResponse: reply.response, reason: `soft_bounce: still deferred when the retry window closed (${attempt} attempts)`, history: reply });
     }
-    return { id: m.id, status: 'deferred', dueAt: next, attempted: true, transport: used, lastResponse: reply.response, reason: isThrottling(result) ? 'throttled by the receiver' : null, history: reply };
+    return withFailover({ id: m.id, status: 'deferred', dueAt: next, attempted: true, transport: used, lastResponse: reply.response, reason: isThrottling(result) ? 'throttled by the receiver' : null, history: reply });
+  }
+  if (result.code !== undefined && result.code < 500) {
+    // An ESP's permanent 4xx (a request it will never take, e.g. a malformed one): a failure of
+    // this message, not a bounce of the address.
+    return withFailover({ id: m.id, status: 'failed', dueAt: at, attempted: true, transport: used, lastResponse: reply.response, reason: `refused by ${used}: ${reply.response.slice(0, 200)}`, history: reply });
   }
   const kind = classifyRefusal(result.code, result.enhanced);
   if (kind === 'hard_bounce') {
@@ -179,7 +191,7 @@ export async function deliverMessage(deps: DeliveryDeps, cache: DeliveryCache, m
     ctx.logger.warn({ transport: used, messageId: m.id, recipientDomain, reply: reply.response }, 'delivery refused by receiver policy (5.7.x): check reputation, authentication and content; recipient not suppressed');
   }
   await insertEvent(ctx.db, { type: 'email_bounced', contactId: m.contactId, messageRef: m.ref, properties: { kind, transport: used, code: reply.code, enhanced: reply.enhanced, campaignId: m.campaignId }, ip: null, userAgent: null, occurredAt: at });
-  return { id: m.id, status: 'bounced', dueAt: at, attempted: true, transport: used, lastResponse: reply.response, reason: `${kind}: ${reply.response.slice(0, 200)}`, history: reply };
+  return withFailover({ id: m.id, status: 'bounced', dueAt: at, attempted: true, transport: used, lastResponse: reply.response, reason: `${kind}: ${reply.response.slice(0, 200)}`, history: reply });
 }
 
 /** A deferral that says the transport itself is unusable (no connection, its API down or refusing our credentials). */

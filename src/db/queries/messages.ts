@@ -117,6 +117,8 @@ export interface MessageOutcome {
   reason?: string | null;
   sentAt?: number | null;
   history: { code?: number | null; enhanced?: string | null; response: string | null } | null;
+  /** Transports tried first in the same attempt that could not take the message (failover), in order. */
+  failedOver?: { transport: string; code: number | null; enhanced: string | null; response: string }[];
 }
 
 /**
@@ -151,6 +153,12 @@ export async function recordOutcomes(db: Db, owner: string, now: number, outcome
         .executeTakeFirst();
       if (!updated) continue;
       written.push(o.id);
+      for (const f of o.failedOver ?? []) {
+        await tx.k
+          .insertInto('messageHistory')
+          .values({ messageId: o.id, status: 'deferred', attempt: updated.attempts, transport: f.transport, code: f.code, enhanced: f.enhanced, response: f.response, at: now })
+          .execute();
+      }
       if (o.history) {
         await tx.k
           .insertInto('messageHistory')
@@ -191,6 +199,7 @@ function recordOutcomesSqlite(tx: Db, owner: string, now: number, outcomes: Mess
     const row = update.get(o.status, o.dueAt, now, o.attempted ? 1 : 0, ...set(o.transport), ...set(o.providerMessageId), ...set(o.lastResponse), ...set(o.reason), ...set(o.sentAt), o.id, owner) as { attempts: number } | undefined;
     if (!row) continue;
     written.push(o.id);
+    for (const f of o.failedOver ?? []) history.run(o.id, 'deferred', row.attempts, f.transport, f.code, f.enhanced, f.response, now);
     if (o.history) history.run(o.id, o.status, o.attempted ? row.attempts : null, o.transport ?? null, o.history.code ?? null, o.history.enhanced ?? null, o.history.response, now);
   }
   return written;
