@@ -1,4 +1,4 @@
-import type { SendResult } from '../ports/mail-transport.ts';
+import { isThrottleReply } from './adaptive-throttle.ts';
 
 /** Where a message is in its life. `sending` is held by a worker's lease; the last five are final. */
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'deferred', 'failed', 'suppressed', 'bounced', 'complained'] as const;
@@ -34,10 +34,9 @@ export function classifyRefusal(code: number | undefined, enhanced: string | und
   return 'soft_bounce';
 }
 
-/** A throttling reply (421, or any 4.7.x): the receiver asks us to slow down, not to give up. */
-export function isThrottling(result: SendResult): boolean {
-  if (result.status !== 'deferred') return false;
-  return result.code === 421 || result.code === 429 || (result.enhanced?.startsWith('4.7.') ?? false);
+/** A deferral that asks us to slow down, not to give up: an SMTP 421 or 4.7.x, or an HTTP 429. */
+export function isThrottling(result: { status: string; response?: string; code?: number; enhanced?: string }): boolean {
+  return result.status === 'deferred' && (result.code === 429 || isThrottleReply(result));
 }
 
 export interface RetryPolicy {
