@@ -1,5 +1,6 @@
 import type { Liquid, Template } from 'liquidjs';
 import { AppError } from '../lib/errors.ts';
+import type { MailParts } from '../ports/mail-transport.ts';
 import { HtmlTextWriter, StaticPieces } from './html-text.ts';
 import { renderParsed, staticPiecesOf, type ReaderFormat } from './liquid.ts';
 import type { Utm } from '../domain/templates.ts';
@@ -71,17 +72,9 @@ export interface ComposeRequest {
   streamId: string;
 }
 
-export interface ComposedMessage {
+/** A rendered message: the parts a transport may need, with our ref and the envelope. */
+export interface ComposedMessage extends MailParts {
   messageRef: string;
-  messageId: string;
-  from: { name: string; address: string };
-  replyTo: string | null;
-  to: string;
-  subject: string;
-  html: string;
-  text: string;
-  /** Extra headers in order, values exactly as they go on the wire. */
-  headers: [string, string][];
   envelope: { from: string; to: string };
 }
 

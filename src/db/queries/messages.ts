@@ -94,14 +94,8 @@ export async function claimMessages(db: Db, c: { owner: string; now: number; lea
       )
       RETURNING *`.execute(tx.k);
   const result = await inTransaction(db, run);
-  // RETURNING gives snake_case through raw SQL; map it the way the CamelCasePlugin would.
-  return result.rows.map((r) => fromRow(camelRow(r as unknown as Record<string, unknown>) as Selectable<MessagesTable>)).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id);
-}
-
-function camelRow(r: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) out[k.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())] = v;
-  return out;
+  // The CamelCasePlugin maps raw results too; UPDATE … RETURNING has no order, so sort here.
+  return result.rows.map(fromRow).sort((a, b) => a.dueAt - b.dueAt || a.id - b.id);
 }
 
 /** What happened to a claimed message, to be written when its worker still holds the lease. */
