@@ -1,5 +1,5 @@
 import type { SendResult } from '../../ports/mail-transport.ts';
-import type { SmtpFault, SmtpOutcome, SmtpReply } from './smtp-client.ts';
+import type { SmtpFault, SmtpOutcome, SmtpReply } from './smtp-protocol.ts';
 
 /** What a response text may name about the transport, and the secrets it must never contain. */
 export interface SmtpErrorContext {

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { AppError } from '../../lib/errors.ts';
 import type { MailTransport, OutgoingMail, SendResult } from '../../ports/mail-transport.ts';
-import { openSmtpConnection, type SmtpClientOptions, type SmtpConnection } from './smtp-client.ts';
+import { openSmtpConnection, type SmtpConnection } from './smtp-client.ts';
+import type { SmtpClientOptions } from './smtp-protocol.ts';
 import { resultOfSmtpFault, resultOfSmtpOutcome, type SmtpErrorContext } from './smtp-results.ts';
 
 /** How to reach one SMTP server (an own MTA, a smarthost): a pool of connections to it. */
