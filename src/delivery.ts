@@ -48,21 +48,38 @@ export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOption
   const adapters = new Map<string, { key: string; transport: MailTransport }>();
   let set: TransportSet = { definitions: [], rules: [], adapter: () => capture };
   const capture = factory({ name: 'capture', kind: 'capture', settings: {}, secrets: {}, maxPerSecond: null, maxConnections: null, warmup: null, warmupStartedAt: null, enabled: true });
-  const adapterFor = (defs: readonly TransportDefinition[]) => (name: string): MailTransport => {
-    if (name === 'capture') return capture;
-    const def = defs.find((d) => d.name === name);
-    if (!def) return capture;
-    const key = JSON.stringify(def);
-    const hit = adapters.get(name);
-    if (hit && hit.key === key) return hit.transport;
-    if (hit) void hit.transport.close();
-    const transport = factory(def);
-    adapters.set(name, { key, transport });
-    return transport;
+  // Compared once per refresh, not per message: a changed definition gets a new adapter (the old
+  // one closed), a removed one is closed, an unchanged one keeps its connections.
+  const syncAdapters = (defs: readonly TransportDefinition[]) => {
+    const seen = new Set<string>();
+    for (const def of defs) {
+      seen.add(def.name);
+      const key = JSON.stringify(def);
+      const hit = adapters.get(def.name);
+      if (hit?.key === key) continue;
+      if (hit) void hit.transport.close();
+      try {
+        adapters.set(def.name, { key, transport: factory(def) });
+      } catch (err) {
+        // Saved settings were checked when saved; should one still fail, its mail waits (deferred), never goes elsewhere.
+        const why = `transport ${def.name} cannot be built: ${(err as Error).message}`;
+        adapters.set(def.name, { key, transport: { name: def.name, send: async () => ({ status: 'deferred', response: why }), close: async () => {} } });
+        ctx.logger.error({ transport: def.name }, why);
+      }
+    }
+    for (const [name, hit] of adapters) {
+      if (!seen.has(name)) {
+        adapters.delete(name);
+        void hit.transport.close();
+      }
+    }
   };
+  // Routing only names enabled, defined transports or capture.
+  const adapter = (name: string): MailTransport => (name === 'capture' ? capture : adapters.get(name)!.transport);
   const refresh = async () => {
     const definitions = await loadTransportDefinitions(ctx);
-    set = { definitions, rules: await getRoutes(ctx), adapter: adapterFor(definitions) };
+    syncAdapters(definitions);
+    set = { definitions, rules: await getRoutes(ctx), adapter };
     await signer.reload();
     pool?.setKeys(signer.keys());
     await breakers.evaluate();
