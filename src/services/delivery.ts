@@ -12,7 +12,7 @@ import type { ServiceContext } from './context.ts';
 import { checkSendPermission } from './send-permission.ts';
 import { getStoreSettings, type StoreSettings } from './store-settings.ts';
 import { suppressAddress } from './suppressions.ts';
-import { recipientFor } from './templates.ts';
+import { recipientFor, templateSettingsOf } from './templates.ts';
 
 // One claimed message, start to finish: is it still allowed, build it, pick its transport, pass
 // the gates (breaker, warm-up, rate, connections), send, and say what to record. The worker loop
@@ -204,7 +204,7 @@ async function buildJob(ctx: ServiceContext, cache: DeliveryCache, m: MessageRow
   const contact = m.contactId !== null ? await selectContact(ctx.db, m.contactId) : undefined;
   const recipient = contact
     ? recipientFor(contact, store)
-    : recipientFor({ id: 0, email: m.toEmail, firstName: null, lastName: null, locale: m.locale, timezone: null, currency: null, phone: null, attributes: {}, externalIds: {}, createdAt: m.createdAt, updatedAt: m.createdAt } as never, store);
+    : recipientFor({ id: 0, email: m.toEmail, firstName: null, lastName: null, locale: m.locale, timezone: null, currency: null, phone: null, attributes: {}, externalIds: {}, createdAt: m.createdAt, updatedAt: m.createdAt }, store);
   // The message goes to the address it was queued for, even if the contact's address changed since.
   recipient.email = m.toEmail;
   const context = m.data;
@@ -218,7 +218,7 @@ async function buildJob(ctx: ServiceContext, cache: DeliveryCache, m: MessageRow
       ref: m.ref,
       now,
       store,
-      template: { key: t.key, kind: t.kind, topicKey: t.topic, trackOpens: t.trackOpens, trackClicks: t.trackClicks, utm: t.utm ?? store.utm },
+      template: templateSettingsOf(t, store),
       variant,
       recipient,
       context,

@@ -6,10 +6,10 @@ import { selectTopicByKey } from '../db/queries/topics.ts';
 import type { Contact } from '../domain/contacts.ts';
 import { validateContactInput } from '../domain/contacts.ts';
 import { normalizeEmail } from '../domain/emails.ts';
-import { missingMarketingFooter, pickVariantLocale, TEMPLATE_KEY, type TemplateInput } from '../domain/templates.ts';
+import { missingMarketingFooter, pickVariantLocale, TEMPLATE_KEY, type TemplateInput, type Utm } from '../domain/templates.ts';
 import { AppError, type ErrorDetail } from '../lib/errors.ts';
 import { checkLiquid, compileVariant } from '../templates/compile.ts';
-import { buildMime, composeMessage, type ComposedMessage, type PreparedVariant, type Recipient } from '../templates/compose.ts';
+import { buildMime, composeMessage, type ComposedMessage, type PreparedVariant, type Recipient, type TemplateSettings } from '../templates/compose.ts';
 import { isRtl } from '../templates/formatting.ts';
 import { newMessageRef } from '../templates/tracking-urls.ts';
 import type { SendResult } from '../ports/mail-transport.ts';
@@ -114,6 +114,11 @@ export function prepareVariant(ctx: ServiceContext, v: StoredVariant): PreparedV
   return hit;
 }
 
+/** What composition needs of a stored template; its UTM falls back to the store's. */
+export function templateSettingsOf(t: StoredTemplate, store: { utm: Utm | null }): TemplateSettings {
+  return { key: t.key, kind: t.kind, topicKey: t.topic, trackOpens: t.trackOpens, trackClicks: t.trackClicks, utm: t.utm ?? store.utm };
+}
+
 /** The `contact` object templates see and the reader's format, from a contact and the store defaults. */
 export function recipientFor(c: Contact, store: { defaultLocale: string; defaultCurrency: string; defaultTimezone: string }): Recipient {
   return {
@@ -151,7 +156,7 @@ export async function renderTemplate(ctx: ServiceContext, key: string, req: Rend
   if (req.to !== undefined) recipient.email = req.to;
   const context = req.context ?? sampleContext(recipient.format.locale, recipient.format.currency, now, store.url);
   const message = await composeMessage(ctx.composer, store, {
-    template: { key: template.key, kind: template.kind, topicKey: template.topic, trackOpens: template.trackOpens, trackClicks: template.trackClicks, utm: template.utm ?? store.utm },
+    template: templateSettingsOf(template, store),
     variant: prepareVariant(ctx, variant),
     recipient,
     context,
