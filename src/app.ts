@@ -11,6 +11,7 @@ import { createLiquid } from './templates/liquid.ts';
 import { createCaptureTransport } from './adapters/transports/capture.ts';
 import { createTransportFactory } from './adapters/transports/factory.ts';
 import { TrackingUrls } from './templates/tracking-urls.ts';
+import { TrackingRecorder } from './services/tracking.ts';
 
 /** The version reported by the API docs and `chapar --version`. */
 export const VERSION = '0.1.0';
@@ -24,6 +25,8 @@ export interface App {
   secretCreated: boolean;
   /** The master secret, for this process's own worker threads only (they derive the same keys). */
   secret: Buffer;
+  /** Records opens and clicks in groups; `flush()` writes what is waiting (tests, shutdown). */
+  tracking: TrackingRecorder;
   buildHttp(): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
@@ -56,6 +59,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const clock = opts.clock ?? systemClock;
   const transport = createCaptureTransport({ db, clock });
   const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport, wakeDelivery: () => {} };
+  const tracking = new TrackingRecorder(ctx);
   let http: FastifyInstance | undefined;
   return {
     config,
@@ -63,6 +67,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ctx,
     secretCreated: created,
     secret,
+    tracking,
     async buildHttp() {
       // Loaded on demand: the HTTP stack (Fastify, OpenAPI, MJML for templates) is most of the
       // start-up time and memory, and CLI commands such as an import never need it.
@@ -75,11 +80,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         version: VERSION,
         transportFactory: createTransportFactory({ db, clock }),
         txRate: config.txRate,
+        tracking,
       });
       return http;
     },
     async close() {
       if (http) await http.close();
+      await tracking.close();
       await db.close();
     },
   };

@@ -132,6 +132,46 @@ export interface EventsTable {
   ip: string | null;
   userAgent: string | null;
   occurredAt: number;
+  source: string | null;
+  sourceEventId: string | null;
+  reason: string | null;
+  machine: string | null;
+}
+
+export interface UnmatchedFeedbackTable {
+  id: Generated<number>;
+  source: string;
+  sourceEventId: string | null;
+  type: string | null;
+  why: string;
+  detail: unknown;
+  raw: string | null;
+  receivedAt: number;
+}
+
+export interface SoftBouncesTable {
+  emailHash: string;
+  times: unknown;
+  updatedAt: number;
+}
+
+export interface MaillogCursorsTable {
+  path: string;
+  inode: string;
+  offset: number;
+  updatedAt: number;
+}
+
+export interface MaillogQueueTable {
+  queueId: string;
+  messageId: string;
+  seenAt: number;
+}
+
+export interface OptinRequestsTable {
+  emailHash: string;
+  lastSentAt: number;
+  requests: Generated<number>;
 }
 
 export interface CapturedMessagesTable {
@@ -240,6 +280,11 @@ export interface Tables {
   transports: TransportsTable;
   breakers: BreakersTable;
   dkimKeys: DkimKeysTable;
+  unmatchedFeedback: UnmatchedFeedbackTable;
+  softBounces: SoftBouncesTable;
+  maillogCursors: MaillogCursorsTable;
+  maillogQueue: MaillogQueueTable;
+  optinRequests: OptinRequestsTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;

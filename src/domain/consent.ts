@@ -7,7 +7,7 @@ export const CONSENT_ACTIONS = ['subscribe', 'confirm', 'unsubscribe', 'resubscr
 export type ConsentAction = (typeof CONSENT_ACTIONS)[number];
 
 /** Where a consent change came from. */
-export const CONSENT_SOURCES = ['form', 'import', 'api', 'checkout', 'preference_center', 'unsubscribe_link', 'complaint', 'admin'] as const;
+export const CONSENT_SOURCES = ['form', 'import', 'api', 'checkout', 'preference_center', 'unsubscribe_link', 'unsubscribe_mailto', 'complaint', 'esp_unsubscribe', 'double_opt_in', 'admin'] as const;
 export type ConsentSource = (typeof CONSENT_SOURCES)[number];
 
 /** The evidence kept beside each change: what GDPR Art. 7(1) and CASL s. 13 ask a sender to prove. */

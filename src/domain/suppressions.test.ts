@@ -14,14 +14,14 @@ describe('decideSendPermission', () => {
     expect(decideSendPermission({ kind: 'marketing', hasTopic: false, suppressions: [], topicStatus: null })).toEqual({ allowed: false, reason: 'no_topic' });
   });
 
-  it.each(['hard_bounce', 'complaint', 'unsubscribe_all', 'manual', 'erased'] as const)('blocks marketing mail for %s even when subscribed', (reason) => {
+  it.each(['hard_bounce', 'soft_bounce', 'complaint', 'unsubscribe_all', 'manual', 'erased'] as const)('blocks marketing mail for %s even when subscribed', (reason) => {
     expect(decideSendPermission({ ...marketing, suppressions: [reason], topicStatus: 'subscribed' })).toEqual({ allowed: false, reason: 'suppressed', suppression: reason });
   });
 
   it('lets transactional mail through an unsubscribe but never a bounce, complaint, manual block or erasure', () => {
     expect(decideSendPermission({ ...transactional, suppressions: [] })).toEqual({ allowed: true });
     expect(decideSendPermission({ ...transactional, suppressions: ['unsubscribe_all'] })).toEqual({ allowed: true });
-    for (const reason of ['hard_bounce', 'complaint', 'manual', 'erased'] as const) {
+    for (const reason of ['hard_bounce', 'soft_bounce', 'complaint', 'manual', 'erased'] as const) {
       expect(decideSendPermission({ ...transactional, suppressions: ['unsubscribe_all', reason] })).toEqual({ allowed: false, reason: 'suppressed', suppression: reason });
     }
   });

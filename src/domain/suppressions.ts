@@ -1,7 +1,7 @@
 import type { SubscriptionStatus } from './consent.ts';
 
 /** Why an address may not be mailed. */
-export const SUPPRESSION_REASONS = ['hard_bounce', 'complaint', 'unsubscribe_all', 'manual', 'erased'] as const;
+export const SUPPRESSION_REASONS = ['hard_bounce', 'soft_bounce', 'complaint', 'unsubscribe_all', 'manual', 'erased'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** The two streams of mail, with different rules. */
@@ -27,11 +27,12 @@ export type SendPermission =
   | { allowed: false; reason: 'invalid_address' };
 
 // Transactional mail (receipts, shipping notices) is owed even to people who opted out of
-// marketing, but never to an address that bounced, complained, was blocked by hand or erased.
-const BLOCKS_TRANSACTIONAL: ReadonlySet<SuppressionReason> = new Set(['hard_bounce', 'complaint', 'manual', 'erased']);
+// marketing, but never to an address that bounced (hard, or soft again and again: a mailbox full
+// for weeks is abandoned), complained, was blocked by hand or erased.
+const BLOCKS_TRANSACTIONAL: ReadonlySet<SuppressionReason> = new Set(['hard_bounce', 'soft_bounce', 'complaint', 'manual', 'erased']);
 
 /** Order in which reasons are reported when several apply: the most serious first. */
-const SEVERITY: readonly SuppressionReason[] = ['complaint', 'hard_bounce', 'manual', 'erased', 'unsubscribe_all'];
+const SEVERITY: readonly SuppressionReason[] = ['complaint', 'hard_bounce', 'soft_bounce', 'manual', 'erased', 'unsubscribe_all'];
 
 /**
  * The one rule that decides whether a message may go out, from facts already looked up:

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { TransportFactory } from '../ports/mail-transport.ts';
 import type { ServiceContext } from '../services/context.ts';
+import type { TrackingRecorder } from '../services/tracking.ts';
 import { requireApiKeys } from './auth.ts';
 import { errorBody, handleError } from './errors.ts';
 import { ErrorResponse } from './schemas.ts';
@@ -32,6 +33,8 @@ export interface HttpOptions {
   transportFactory: TransportFactory;
   /** The transactional API's limit per API key. */
   txRate: { perSecond: number; burst: number };
+  /** Where the tracking endpoints record opens and clicks. */
+  tracking: TrackingRecorder;
 }
 
 /** Everything the route plugins need. */
@@ -40,6 +43,7 @@ export interface RouteDeps {
   bulkBodyLimitBytes: number;
   transportFactory: TransportFactory;
   txRate: { perSecond: number; burst: number };
+  tracking: TrackingRecorder;
 }
 
 /** Builds the HTTP server: the public health check, the OpenAPI docs and `/api/v1` behind API keys. */
@@ -73,7 +77,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
-  const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate };
+  const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate, tracking: opts.tracking };
   await app.register(publicLinkRoutes, deps);
 
   await app.register(

@@ -37,7 +37,7 @@ describe.each(DIALECTS)('click, open, unsubscribe and preference links on %s', (
   });
   afterAll(async () => t?.close());
 
-  const events = (type: string) => t.db.k.selectFrom('events').selectAll().where('type', '=', type).where('contactId', '=', contactId).execute();
+  const events = async (type: string) => (await t.app.tracking.flush(), t.db.k.selectFrom('events').selectAll().where('type', '=', type).where('contactId', '=', contactId).execute());
 
   it('redirects a signed click to its destination with UTM and records it', async () => {
     const link = href(/\/c\//);

@@ -1,5 +1,5 @@
 import type { Db } from '../database.ts';
-import { toJsonColumn } from '../dialect.ts';
+import { fromJsonColumn, toJsonColumn } from '../dialect.ts';
 
 /** An event as stored: something a contact did or that happened to a message. */
 export interface EventRecord {
@@ -11,6 +11,14 @@ export interface EventRecord {
   ip: string | null;
   userAgent: string | null;
   occurredAt: number;
+  /** Where it came from (feedback sources: `mailgun`, `bounce_receiver`, `tracking`, …). */
+  source?: string | null;
+  /** The source's own id; (source, sourceEventId) is unique, so a replay is stored once. */
+  sourceEventId?: string | null;
+  /** A bounce's reason, a complaint's kind. */
+  reason?: string | null;
+  /** Set when a machine, not a person, made the event: `apple_mpp`, `scanner`. */
+  machine?: string | null;
 }
 
 /** Appends one event. Returns its id. */
@@ -21,4 +29,51 @@ export async function insertEvent(db: Db, e: Omit<EventRecord, 'id'>): Promise<n
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+/** Appends an event unless one with the same (source, source id) exists. Returns its id, or null for a replay. */
+export async function insertEventOnce(db: Db, e: Omit<EventRecord, 'id'>): Promise<number | null> {
+  const row = await db.k
+    .insertInto('events')
+    .values({ ...e, properties: toJsonColumn(e.properties) })
+    .onConflict((oc) => oc.columns(['source', 'sourceEventId']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+/** Appends many events in one statement per 500 (the tracking endpoints' group commit). */
+export async function insertEvents(db: Db, events: readonly Omit<EventRecord, 'id'>[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 500) {
+    await db.k
+      .insertInto('events')
+      .values(events.slice(i, i + 500).map((e) => ({ ...e, properties: toJsonColumn(e.properties) })))
+      .execute();
+  }
+}
+
+/** Reads events of one contact or one message, newest first, `beforeId` as the cursor. */
+export async function selectEvents(db: Db, f: { contactId?: number; messageRef?: string; types?: readonly string[]; beforeId?: number; limit: number }): Promise<EventRecord[]> {
+  let q = db.k.selectFrom('events').selectAll().orderBy('id', 'desc').limit(f.limit);
+  if (f.contactId !== undefined) q = q.where('contactId', '=', f.contactId);
+  if (f.messageRef !== undefined) q = q.where('messageRef', '=', f.messageRef);
+  if (f.types && f.types.length > 0) q = q.where('type', 'in', f.types);
+  if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+  const rows = await q.execute();
+  return rows.map((r) => ({ ...r, properties: fromJsonColumn(r.properties) }));
+}
+
+/** For a batch of tracking hits: when each message was sent, and which of the contacts still exist. */
+export async function selectTrackingFacts(db: Db, refs: readonly string[], contactIds: readonly number[]): Promise<{ sentAt: Map<string, number>; contacts: Set<number> }> {
+  const sentAt = new Map<string, number>();
+  const contacts = new Set<number>();
+  for (let i = 0; i < refs.length; i += 500) {
+    const rows = await db.k.selectFrom('messages').select(['ref', 'sentAt']).where('ref', 'in', refs.slice(i, i + 500)).execute();
+    for (const r of rows) if (r.sentAt !== null) sentAt.set(r.ref, r.sentAt);
+  }
+  for (let i = 0; i < contactIds.length; i += 500) {
+    const rows = await db.k.selectFrom('contacts').select('id').where('id', 'in', contactIds.slice(i, i + 500)).execute();
+    for (const r of rows) contacts.add(r.id);
+  }
+  return { sentAt, contacts };
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { createMemoryRateLimiter } from '../../lib/rate-limiter.ts';
 import { webVersionOf } from '../../services/captured-messages.ts';
 import { contactForLink, linkTopicName, preferencesOf, savePreferences, unsubscribe } from '../../services/preferences.ts';
-import { recordClick, recordOpen, type Requester } from '../../services/tracking.ts';
+import type { Requester } from '../../services/tracking.ts';
 import type { RouteDeps } from '../server.ts';
 import { invalidLinkPage, langOf, preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.ts';
 
@@ -37,7 +37,7 @@ function acceptForms(app: FastifyInstance): void {
  * GET shows a confirmation page, POST unsubscribes at once per RFC 8058), the preference centre
  * (/p) and the web version (/v). No API key: every link is signed instead. Rate-limited per IP.
  */
-export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx }) => {
+export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx, tracking }) => {
   acceptForms(app);
   const perIp = createMemoryRateLimiter(ctx.clock, 300, 60_000);
   app.addHook('onRequest', async (req, reply) => {
@@ -48,14 +48,14 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
   const hide = { schema: { hide: true } };
 
   app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', hide, async (req, reply) => {
-    const target = await recordClick(ctx, { contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req));
+    const target = tracking.click({ contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req));
     if (!target) return html(reply, 404, invalidLinkPage());
     return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target, 302);
   });
 
   app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', hide, async (req, reply) => {
     const sig = req.params.sig.replace(/\.gif$/, '');
-    await recordOpen(ctx, { contactId: req.params.contact, ref: req.params.ref, sig }, requester(req));
+    tracking.open({ contactId: req.params.contact, ref: req.params.ref, sig }, requester(req));
     // Always the pixel, genuine or not: a broken image in the reader's mail helps no one.
     return reply.header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL);
   });

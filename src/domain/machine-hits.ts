@@ -1,0 +1,88 @@
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+
+// Opens and clicks that no person made. Apple Mail Privacy Protection fetches every image of every
+// message through Apple's proxy when it arrives, so its "opens" say nothing about reading; link
+// scanners at mail gateways (Microsoft Defender, Mimecast, Proofpoint, Barracuda…) follow every
+// link before the reader sees the mail. Both are kept, flagged, so KPIs can leave them out.
+
+/** What kind of machine made a hit. */
+export type MachineKind = 'apple_mpp' | 'scanner';
+
+export interface MachineRules {
+  /** Ranges whose opens are Apple's proxy (Apple owns 17.0.0.0/8). */
+  appleRanges: readonly string[];
+  /** Ranges of known scanners (mail gateways); operators add their own. */
+  scannerRanges: readonly string[];
+  /** A click this soon after the send is a gateway's scanner: nobody reads and clicks that fast. */
+  scannerClickWithinMs: number;
+  /** An open this soon after the send is a prefetch (Apple's proxy, a gateway), not a reader. */
+  prefetchOpenWithinMs: number;
+}
+
+export const DEFAULT_MACHINE_RULES: MachineRules = {
+  appleRanges: ['17.0.0.0/8'],
+  scannerRanges: [],
+  scannerClickWithinMs: 10_000,
+  prefetchOpenWithinMs: 2_000,
+};
+
+// User agents of scanners, security gateways and HTTP libraries (a person's mail reader is none of these).
+const SCANNER_AGENT = /bot\b|crawler|spider|scan|barracuda|mimecast|proofpoint|symantec|messagelabs|trend ?micro|forcepoint|fireeye|sophos|cisco|ironport|safelinks|defender|zscaler|checkpoint|python-requests|python-urllib|go-http-client|curl\/|wget\/|java\/|okhttp|axios|node-fetch|libwww|httpclient|headlesschrome|phantomjs|slackbot|facebookexternalhit|skypeuripreview/i;
+
+/** A compiled rule set (ranges parsed once). */
+export class MachineDetector {
+  private readonly apple = new BlockList();
+  private readonly scanners = new BlockList();
+
+  constructor(private readonly rules: MachineRules = DEFAULT_MACHINE_RULES) {
+    for (const r of rules.appleRanges) addRange(this.apple, r);
+    for (const r of rules.scannerRanges) addRange(this.scanners, r);
+  }
+
+  /** Which machine made an open or click, or null when it looks like a person. */
+  detect(hit: { kind: 'opened' | 'clicked'; ip: string | null; userAgent: string | null; msSinceSend: number | null }): MachineKind | null {
+    const ua = hit.userAgent?.trim() ?? '';
+    const ip = hit.ip ?? '';
+    if (ip && inList(this.scanners, ip)) return 'scanner';
+    if (ua && SCANNER_AGENT.test(ua)) return 'scanner';
+    if (hit.kind === 'opened') {
+      // Apple's proxy presents a bare "Mozilla/5.0"; a real client always adds its platform.
+      if (ua === 'Mozilla/5.0' || (ip && inList(this.apple, ip))) return 'apple_mpp';
+      if (hit.msSinceSend !== null && hit.msSinceSend >= 0 && hit.msSinceSend < this.rules.prefetchOpenWithinMs) return 'scanner';
+      return null;
+    }
+    if (hit.msSinceSend !== null && hit.msSinceSend >= 0 && hit.msSinceSend < this.rules.scannerClickWithinMs) return 'scanner';
+    if (!ua) return 'scanner';
+    return null;
+  }
+}
+
+const defaultDetector = new MachineDetector();
+
+/** `MachineDetector.detect` with the default rules. */
+export function detectMachine(hit: { kind: 'opened' | 'clicked'; ip: string | null; userAgent: string | null; msSinceSend: number | null }): MachineKind | null {
+  return defaultDetector.detect(hit);
+}
+
+/** Parses `a.b.c.d/n` or an IPv6 CIDR; throws naming the range when it is not one. */
+export function parseRange(range: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
+  const [address = '', bits = ''] = range.trim().split('/');
+  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
+  const prefix = Number(bits);
+  if (!family || !/^\d{1,3}$/.test(bits) || prefix > (family === 'ipv4' ? 32 : 128)) {
+    throw new Error(`"${range}" is not an IP range such as 192.0.2.0/24 or 2001:db8::/32`);
+  }
+  return { address, prefix, family };
+}
+
+function addRange(list: BlockList, range: string): void {
+  const r = parseRange(range);
+  list.addSubnet(r.address, r.prefix, r.family);
+}
+
+function inList(list: BlockList, ip: string): boolean {
+  const plain = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  if (isIPv4(plain)) return list.check(plain, 'ipv4');
+  if (isIPv6(plain)) return list.check(plain, 'ipv6');
+  return false;
+}
