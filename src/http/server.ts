@@ -22,6 +22,7 @@ import { publicLinkRoutes } from './public/links.ts';
 import { messageRoutes } from './messages.ts';
 import { transportRoutes } from './transports.ts';
 import { breakerRoutes } from './breakers.ts';
+import { eventRoutes } from './events.ts';
 
 export interface HttpOptions {
   logger: Logger;
@@ -94,6 +95,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
       await api.register(messageRoutes, deps);
       await api.register(transportRoutes, deps);
       await api.register(breakerRoutes, deps);
+      await api.register(eventRoutes, deps);
     },
     { prefix: '/api/v1' },
   );
