@@ -80,6 +80,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         version: VERSION,
         transportFactory: createTransportFactory({ db, clock }),
         txRate: config.txRate,
+        trustProxy: config.trustProxy,
         tracking,
       });
       return http;

@@ -16,6 +16,13 @@ describe('loadConfig', () => {
       /PORT must be an integer[\s\S]*LOG_LEVEL must be one of[\s\S]*CHAPAR_PUBLIC_URL must be an http\(s\) URL[\s\S]*CHAPAR_SECRET must be at least 32 bytes/,
     );
   });
+
+  it('believes X-Forwarded-For only from a proxy on this machine unless told otherwise', () => {
+    expect(loadConfig({}).trustProxy).toBe('loopback');
+    expect(loadConfig({ CHAPAR_TRUST_PROXY: 'none' }).trustProxy).toBe(false);
+    expect(loadConfig({ CHAPAR_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(() => loadConfig({ CHAPAR_TRUST_PROXY: 'everyone' })).toThrow('CHAPAR_TRUST_PROXY must be none, or a comma-separated list');
+  });
 });
 
 describe('loadMasterSecret', () => {

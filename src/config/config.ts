@@ -34,6 +34,12 @@ export interface Config {
   buildThreads: number;
   /** Transactional API: requests a second per API key, and the burst a key may save up (per process). */
   txRate: { perSecond: number; burst: number };
+  /**
+   * Which peers' X-Forwarded-For is believed (proxy-addr names or CIDRs, comma-separated; false = none).
+   * Only a proxy in front of Chapar may name the client: believed from anyone, a forged header
+   * would dodge the per-IP limits and put a false IP in the consent log.
+   */
+  trustProxy: string | false;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -67,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     deliveryLeaseMs: intVar(env, 'CHAPAR_DELIVERY_LEASE_MS', 900_000, 1000, 86_400_000, problems),
     buildThreads: intVar(env, 'CHAPAR_BUILD_THREADS', 0, 0, 64, problems),
     txRate: txRateVars(env, problems),
+    trustProxy: trustProxyVar(env, problems),
   };
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) problems.push('CHAPAR_REDIS_URL must start with redis:// or rediss://');
   if (env.CHAPAR_SECRET && decodeSecret(env.CHAPAR_SECRET) === undefined) {
@@ -99,6 +106,18 @@ function decodeSecret(raw: string): Buffer | undefined {
   const v = raw.trim();
   const buf = /^[0-9a-fA-F]+$/.test(v) && v.length % 2 === 0 ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
   return buf.length >= 32 ? buf : undefined;
+}
+
+/** CHAPAR_TRUST_PROXY: `loopback` (the default: a reverse proxy on this machine), `none`, or addresses and CIDRs. */
+function trustProxyVar(env: NodeJS.ProcessEnv, problems: string[]): string | false {
+  const raw = (env.CHAPAR_TRUST_PROXY ?? 'loopback').trim();
+  if (raw === 'none' || raw === 'false') return false;
+  for (const part of raw.split(',').map((p) => p.trim())) {
+    if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(part)) {
+      problems.push(`CHAPAR_TRUST_PROXY must be none, or a comma-separated list of loopback, linklocal, uniquelocal, addresses and CIDRs (got "${part}")`);
+    }
+  }
+  return raw;
 }
 
 /** CHAPAR_TX_RATE (default 100 a second) and CHAPAR_TX_BURST (default twice the rate). */

@@ -19,6 +19,7 @@ import { settingsRoutes } from './settings.ts';
 import { capturedMessageRoutes } from './captured-messages.ts';
 import { dkimKeyRoutes } from './dkim-keys.ts';
 import { publicLinkRoutes } from './public/links.ts';
+import { signupRoutes } from './public/signup.ts';
 import { messageRoutes } from './messages.ts';
 import { transportRoutes } from './transports.ts';
 import { breakerRoutes } from './breakers.ts';
@@ -34,6 +35,8 @@ export interface HttpOptions {
   transportFactory: TransportFactory;
   /** The transactional API's limit per API key. */
   txRate: { perSecond: number; burst: number };
+  /** Whose X-Forwarded-For to believe (config.trustProxy). */
+  trustProxy: string | false;
   /** Where the tracking endpoints record opens and clicks. */
   tracking: TrackingRecorder;
 }
@@ -56,7 +59,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
-    trustProxy: true,
+    trustProxy: opts.trustProxy,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -80,6 +83,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate, tracking: opts.tracking };
   await app.register(publicLinkRoutes, deps);
+  await app.register(signupRoutes, deps);
 
   await app.register(
     async (api) => {
@@ -105,6 +109,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
 /** A request URL fit for a log line: signed-link paths cut to their kind, query strings dropped. */
 export function loggableUrl(url: string): string {
   const path = url.split('?')[0]!;
+  if (path.startsWith('/signup/confirm/')) return '/signup/confirm/…';
   const signed = /^\/([couvp])\//.exec(path);
   return signed ? `/${signed[1]}/…` : path;
 }

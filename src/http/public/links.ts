@@ -46,14 +46,17 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
     }
   });
   const hide = { schema: { hide: true } };
+  // Opens and clicks come by the hundred thousand in a campaign's first hour: logging each at info
+  // would bury everything else (and write readers' addresses to the log). Errors are still logged.
+  const quiet = { schema: { hide: true }, logLevel: 'warn' as const };
 
-  app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', hide, async (req, reply) => {
+  app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', quiet, async (req, reply) => {
     const target = tracking.click({ contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req));
     if (!target) return html(reply, 404, invalidLinkPage());
     return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target, 302);
   });
 
-  app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', hide, async (req, reply) => {
+  app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', quiet, async (req, reply) => {
     const sig = req.params.sig.replace(/\.gif$/, '');
     tracking.open({ contactId: req.params.contact, ref: req.params.ref, sig }, requester(req));
     // Always the pixel, genuine or not: a broken image in the reader's mail helps no one.
