@@ -58,7 +58,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const composer = { liquid: createLiquid(), urls: new TrackingUrls(config.publicUrl, keyring), prepared: new Map() };
   const clock = opts.clock ?? systemClock;
   const transport = createCaptureTransport({ db, clock });
-  const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport, wakeDelivery: () => {} };
+  const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport, wakeDelivery: () => {}, softBounces: config.softBounces };
   const tracking = new TrackingRecorder(ctx);
   let http: FastifyInstance | undefined;
   return {

@@ -4,6 +4,7 @@ import { registerContacts } from './cli/contacts.ts';
 import { registerDkim } from './cli/dkim.ts';
 import type { CliIo } from './cli/io.ts';
 import { registerKeys } from './cli/keys.ts';
+import { registerMaillog } from './cli/maillog.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerServe } from './cli/serve.ts';
 import { registerTopics } from './cli/topics.ts';
@@ -24,6 +25,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerWorker(program, io);
   registerContacts(program, io);
   registerDkim(program, io);
+  registerMaillog(program, io);
   for (const c of program.commands) c.exitOverride();
   io.exitCode = undefined;
   try {

@@ -40,6 +40,8 @@ export interface Config {
    * would dodge the per-IP limits and put a false IP in the consent log.
    */
   trustProxy: string | false;
+  /** Soft bounces within the window (no delivery between) that suppress an address. */
+  softBounces: { limit: number; windowMs: number };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -74,6 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
     buildThreads: intVar(env, 'CHAPAR_BUILD_THREADS', 0, 0, 64, problems),
     txRate: txRateVars(env, problems),
     trustProxy: trustProxyVar(env, problems),
+    softBounces: {
+      limit: intVar(env, 'CHAPAR_SOFT_BOUNCE_LIMIT', 3, 1, 100, problems),
+      windowMs: intVar(env, 'CHAPAR_SOFT_BOUNCE_DAYS', 14, 1, 365, problems) * 24 * 3600_000,
+    },
   };
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) problems.push('CHAPAR_REDIS_URL must start with redis:// or rediss://');
   if (env.CHAPAR_SECRET && decodeSecret(env.CHAPAR_SECRET) === undefined) {

@@ -34,7 +34,8 @@ export interface DatabaseOptions {
 
 /** Opens a database by URL. SQLite files (and their folder) are created on first use. */
 export function openDatabase(opts: DatabaseOptions): Database {
-  const plugins = [new CamelCasePlugin()];
+  // Nested keys (inside JSON columns: contact attributes, message data) are the user's own and stay as written.
+  const plugins = [new CamelCasePlugin({ maintainNestedObjectKeys: true })];
   if (/^postgres(ql)?:\/\//.test(opts.url)) {
     const pool = new pg.Pool({
       connectionString: opts.url,

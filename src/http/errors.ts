@@ -18,6 +18,11 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/** The HTTP status of an error code (for handlers that answer errors in another shape, such as an HTML page). */
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
 /** The body of every error response. */
 export function errorBody(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
   return { error: { code, message, details } };

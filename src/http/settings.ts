@@ -26,6 +26,9 @@ const StoreBody = Type.Object(
         ),
       ),
     ),
+    signupOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 20, description: 'origins (https://shop.example) whose pages may post to the public signup; others are refused' })),
+    signupTopics: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64, description: 'the topics the public signup offers; a signup naming none asks for all of them (default ["newsletter"])' })),
+    signupRedirectUrl: Type.Optional(Nullable(Type.String({ maxLength: 2000, description: "the store's thank-you page a signup form post is redirected to; null shows Chapar's own page" }))),
   },
   { additionalProperties: false },
 );

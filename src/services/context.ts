@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { Keyring } from '../lib/secrets.ts';
 import type { Composer } from '../templates/compose.ts';
 import type { MailTransport } from '../ports/mail-transport.ts';
+import type { SoftBouncePolicy } from '../domain/feedback.ts';
 
 /** What every service function needs, passed down from the composition root; no globals. */
 export interface ServiceContext {
@@ -19,4 +20,6 @@ export interface ServiceContext {
   transport: MailTransport;
   /** Tells delivery workers (in this and other processes) that messages are waiting. Fire and forget. */
   wakeDelivery: () => void;
+  /** Soft bounces that suppress an address, and their window (CHAPAR_SOFT_BOUNCE_LIMIT / _DAYS); default 3 in 14 days. */
+  softBounces?: SoftBouncePolicy;
 }

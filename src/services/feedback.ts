@@ -45,7 +45,8 @@ const TEXT_LIMIT = 500;
  */
 export async function recordFeedback(ctx: ServiceContext, events: readonly FeedbackEvent[], opts: FeedbackOptions = {}): Promise<FeedbackResult[]> {
   const results: FeedbackResult[] = [];
-  for (const e of events) results.push(await recordOne(ctx, e, opts.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY));
+  const policy = opts.softBounces ?? ctx.softBounces ?? DEFAULT_SOFT_BOUNCE_POLICY;
+  for (const e of events) results.push(await recordOne(ctx, e, policy));
   return results;
 }
 

@@ -36,8 +36,8 @@ export async function installStarterTemplates(ctx: ServiceContext, keys?: string
         kind: starter.kind,
         topic: starter.topic,
         defaultLocale: store.defaultLocale.startsWith('fa') ? 'fa' : 'en',
-        trackOpens: true,
-        trackClicks: true,
+        trackOpens: starter.tracking ?? true,
+        trackClicks: starter.tracking ?? true,
         utm: { ...(store.utm ?? {}), campaign: starter.key },
         variants: Object.fromEntries(
           STARTER_LOCALES.map((locale) => [

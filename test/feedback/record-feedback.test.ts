@@ -65,6 +65,21 @@ describe.each(DIALECTS)('recording feedback on %s', (dialect) => {
     expect((await message(m.id)).reason).toBe('soft_bounce: mailbox_full (4.2.2)');
   });
 
+  it('takes the soft-bounce limit and window from the configuration', async () => {
+    const strict = await createTestApp(dialect, { CHAPAR_SOFT_BOUNCE_LIMIT: '2', CHAPAR_SOFT_BOUNCE_DAYS: '1' });
+    try {
+      const m = await sentMessage(strict);
+      const soft = (at: number) => bounce(m.ref, { occurredAt: at }, { reason: 'mailbox_full', class: 'soft', status: '4.2.2' });
+      const t0 = strict.clock.now();
+      await recordFeedback(strict.app.ctx, [soft(t0), soft(t0 + 2 * DAY)]);
+      expect(await suppressionReasons(strict, m.email)).toEqual([]);
+      await recordFeedback(strict.app.ctx, [soft(t0 + 2 * DAY + 3600_000)]);
+      expect(await suppressionReasons(strict, m.email)).toEqual(['soft_bounce']);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('a policy or reputation refusal is recorded but never costs the recipient their mail', async () => {
     const m = await sentMessage(t);
     await recordFeedback(t.app.ctx, [bounce(m.ref, { occurredAt: t.clock.now() }, { reason: 'reputation', class: 'none', status: '5.7.1', diagnostic: 'blocked using Spamhaus' })]);

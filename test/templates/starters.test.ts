@@ -170,10 +170,10 @@ const get = (id: string): Rendered => {
 const liquidTags = (src: string) => new Set(src.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? []);
 
 describe('starter catalog', () => {
-  it('lists the eleven starters the issue asks for, each with a topic exactly when it is marketing', () => {
+  it('lists the eleven starters the issue asks for (and the double opt-in confirmation), each with a topic exactly when it is marketing', () => {
     expect(STARTER_TEMPLATES.map((t) => t.key)).toEqual([
       'welcome-1', 'welcome-2', 'welcome-3', 'abandoned-cart-1', 'abandoned-cart-2', 'abandoned-cart-3',
-      'order-confirmation', 'shipping-notice', 'feedback-request', 'win-back', 'newsletter',
+      'order-confirmation', 'shipping-notice', 'signup-confirmation', 'feedback-request', 'win-back', 'newsletter',
     ]);
     for (const t of STARTER_TEMPLATES) expect(t.topic === null).toBe(t.kind === 'transactional');
   });

@@ -3,7 +3,8 @@ import type { PreferenceView } from '../../services/preferences.ts';
 // The small pages people see after clicking an email's unsubscribe or preference link. Plain
 // HTML with inline CSS, no scripts, in the reader's language (Persian right to left).
 
-type Lang = 'en' | 'fa';
+/** The languages of the public pages. */
+export type Lang = 'en' | 'fa';
 
 const TEXT = {
   en: {
@@ -41,11 +42,13 @@ export function langOf(locale: string | null): Lang {
   return locale?.startsWith('fa') ? 'fa' : 'en';
 }
 
-function esc(s: string): string {
+/** Escapes text for HTML content and double-quoted attributes. */
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function page(lang: Lang, title: string, body: string): string {
+/** A whole public page (title and body HTML) in the shared layout, right to left for Persian. */
+export function page(lang: Lang, title: string, body: string): string {
   return `<!doctype html><html lang="${lang}" dir="${lang === 'fa' ? 'rtl' : 'ltr'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${esc(title)}</title>
 <style>body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Tahoma,sans-serif;background:#f4f4f5;color:#18181b;margin:0;padding:32px 16px}main{max-width:480px;margin:0 auto;background:#fff;border-radius:8px;padding:24px}button{font:inherit;background:#18181b;color:#fff;border:0;border-radius:6px;padding:10px 18px;cursor:pointer}label{display:block;margin:8px 0}a{color:#2563eb}</style></head>
 <body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;

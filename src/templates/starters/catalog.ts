@@ -1,4 +1,4 @@
-// The starter template library: eleven emails a store can send as they are, in English and
+// The starter template library: twelve emails a store can send as they are, in English and
 // Persian. Bodies are MJML files beside this one (`<key>.<locale>.mjml`); subjects and preheaders
 // live here because they are short Liquid strings that a store edits alongside the body.
 import { readFileSync } from 'node:fs';
@@ -24,6 +24,8 @@ export interface StarterTemplate {
   kind: 'marketing' | 'transactional';
   /** The subscription topic a marketing template is sent under; null for transactional mail. */
   topic: string | null;
+  /** False: installed with open and click tracking off (mail sent before anyone agreed to be tracked). */
+  tracking?: boolean;
   locales: Record<StarterLocale, StarterVariant>;
 }
 
@@ -166,6 +168,24 @@ export const STARTER_TEMPLATES: StarterTemplate[] = [
       fa: {
         subject: 'سفارش {{ order.number }} ارسال شد',
         preheader: '{% if order.shipping.carrier %}بسته\u200cتان با {{ order.shipping.carrier }} در راه است. {% endif %}مرسوله را با یک کلیک پیگیری کنید.',
+      },
+    },
+  },
+  {
+    key: 'signup-confirmation',
+    name: 'Signup confirmation (double opt-in)',
+    description: 'Sent by the public signup form; the button (signup.url) confirms the subscription. No tracking: nobody has agreed to it yet.',
+    kind: 'transactional',
+    topic: null,
+    tracking: false,
+    locales: {
+      en: {
+        subject: 'Please confirm your subscription to {{ store.name }}',
+        preheader: 'One click and you’re on the list. We only email you once you confirm.',
+      },
+      fa: {
+        subject: 'اشتراکتان در {{ store.name }} را تأیید کنید',
+        preheader: 'با یک کلیک عضویتتان کامل می\u200cشود. تا تأیید نکنید خبرنامه\u200cای برایتان نمی\u200cفرستیم.',
       },
     },
   },
