@@ -12,6 +12,8 @@ import { createCaptureTransport } from './adapters/transports/capture.ts';
 import { createTransportFactory } from './adapters/transports/factory.ts';
 import { TrackingUrls } from './templates/tracking-urls.ts';
 import { TrackingRecorder } from './services/tracking.ts';
+import { createHttpsGet } from './adapters/feedback/https-get.ts';
+import type { HttpsGet } from './ports/https-get.ts';
 
 /** The version reported by the API docs and `chapar --version`. */
 export const VERSION = '0.1.0';
@@ -37,6 +39,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** An already open database (tests open one per dialect); otherwise config.databaseUrl is opened. */
   database?: Database;
+  /** Outbound HTTPS GETs (SNS certificates and confirmations); real requests unless a test passes a fake. */
+  httpsGet?: HttpsGet;
 }
 
 /**
@@ -82,6 +86,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         txRate: config.txRate,
         trustProxy: config.trustProxy,
         tracking,
+        httpsGet: opts.httpsGet ?? createHttpsGet(),
       });
       return http;
     },

@@ -7,7 +7,8 @@ export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 /** Which settings of each kind are secrets: sealed at rest, never shown or logged. */
 export const SECRET_FIELDS: Record<TransportKind, readonly string[]> = {
   smtp: ['password'],
-  mailgun: ['apiKey'],
+  // webhookSigningKey: Mailgun's HTTP webhook signing key, which checks its event webhooks.
+  mailgun: ['apiKey', 'webhookSigningKey'],
   sendgrid: ['apiKey'],
   ses: ['secretAccessKey', 'sessionToken'],
   capture: [],

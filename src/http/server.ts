@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { TransportFactory } from '../ports/mail-transport.ts';
+import type { HttpsGet } from '../ports/https-get.ts';
 import type { ServiceContext } from '../services/context.ts';
 import type { TrackingRecorder } from '../services/tracking.ts';
 import { requireApiKeys } from './auth.ts';
@@ -20,6 +21,7 @@ import { capturedMessageRoutes } from './captured-messages.ts';
 import { dkimKeyRoutes } from './dkim-keys.ts';
 import { publicLinkRoutes } from './public/links.ts';
 import { signupRoutes } from './public/signup.ts';
+import { webhookRoutes } from './public/webhooks.ts';
 import { messageRoutes } from './messages.ts';
 import { transportRoutes } from './transports.ts';
 import { breakerRoutes } from './breakers.ts';
@@ -39,6 +41,8 @@ export interface HttpOptions {
   trustProxy: string | false;
   /** Where the tracking endpoints record opens and clicks. */
   tracking: TrackingRecorder;
+  /** Fetches SNS signing certificates and subscription links for the SES webhook. */
+  httpsGet: HttpsGet;
 }
 
 /** Everything the route plugins need. */
@@ -84,6 +88,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate, tracking: opts.tracking };
   await app.register(publicLinkRoutes, deps);
   await app.register(signupRoutes, deps);
+  await app.register(webhookRoutes, { ...deps, httpsGet: opts.httpsGet });
 
   await app.register(
     async (api) => {

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { DialectName } from '../../src/db/dialect.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
@@ -22,12 +22,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A whole Chapar (services and HTTP) on a fresh test database, with a manual clock. */
-export async function createTestApp(dialect: DialectName, env: Record<string, string> = {}): Promise<TestApp> {
+/** A whole Chapar (services and HTTP) on a fresh test database, with a manual clock; `options` swaps in fakes (e.g. `httpsGet`). */
+export async function createTestApp(dialect: DialectName, env: Record<string, string> = {}, options: Pick<AppOptions, 'httpsGet'> = {}): Promise<TestApp> {
   const db = await openTestDatabase(dialect);
   const clock = new ManualClock('2026-11-27T10:00:00Z');
   const fullEnv = { CHAPAR_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env };
-  const app = await createApp(loadConfig(fullEnv), { clock, logger: pino({ level: 'silent' }), env: fullEnv, database: db });
+  const app = await createApp(loadConfig(fullEnv), { clock, logger: pino({ level: 'silent' }), env: fullEnv, database: db, ...options });
   const http = await app.buildHttp();
   const keys = {
     read: (await createApiKey(app.ctx, { name: 'test read', scope: 'read' })).secret,

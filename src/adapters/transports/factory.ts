@@ -8,6 +8,7 @@ import { createMailgunTransport } from './mailgun.ts';
 import { createSendGridTransport } from './sendgrid.ts';
 import { createSesTransport } from './ses.ts';
 import { createSmtpTransport } from './smtp.ts';
+import { checkWebhookSettings, WEBHOOK_SETTINGS } from '../feedback/webhook-settings.ts';
 
 /**
  * Builds the adapter for a configured transport from its shown settings and sealed secrets.
@@ -56,13 +57,16 @@ export function createTransportFactory(deps: { db: Db; clock: Clock }): Transpor
         });
       }
       case 'mailgun':
-        known(['domain', 'region', 'baseUrl', 'timeoutMs']);
+        known(['domain', 'region', 'baseUrl', 'timeoutMs', ...WEBHOOK_SETTINGS.mailgun]);
+        checkWebhookSettings(def);
         return createMailgunTransport({ apiKey: def.secrets.apiKey ?? '', domain: str('domain')!, region: (str('region', false) ?? 'us') as 'us' | 'eu', ...(s.baseUrl !== undefined ? { baseUrl: str('baseUrl') } : {}), ...(s.timeoutMs !== undefined ? { timeoutMs: num('timeoutMs') } : {}), clock: deps.clock });
       case 'sendgrid':
-        known(['baseUrl', 'timeoutMs']);
+        known(['baseUrl', 'timeoutMs', ...WEBHOOK_SETTINGS.sendgrid]);
+        checkWebhookSettings(def);
         return createSendGridTransport({ apiKey: def.secrets.apiKey ?? '', ...(s.baseUrl !== undefined ? { baseUrl: str('baseUrl') } : {}), ...(s.timeoutMs !== undefined ? { timeoutMs: num('timeoutMs') } : {}), clock: deps.clock });
       case 'ses':
-        known(['region', 'accessKeyId', 'configurationSet', 'baseUrl', 'timeoutMs']);
+        known(['region', 'accessKeyId', 'configurationSet', 'baseUrl', 'timeoutMs', ...WEBHOOK_SETTINGS.ses]);
+        checkWebhookSettings(def);
         return createSesTransport({
           region: str('region')!,
           accessKeyId: str('accessKeyId')!,
