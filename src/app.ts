@@ -12,6 +12,7 @@ import { createCaptureTransport } from './adapters/transports/capture.ts';
 import { createTransportFactory } from './adapters/transports/factory.ts';
 import { TrackingUrls } from './templates/tracking-urls.ts';
 import { TrackingRecorder } from './services/tracking.ts';
+import { createTrackingThread } from './workers/tracking-writer.ts';
 import { createHttpsGet } from './adapters/feedback/https-get.ts';
 import type { HttpsGet } from './ports/https-get.ts';
 
@@ -63,7 +64,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const clock = opts.clock ?? systemClock;
   const transport = createCaptureTransport({ db, clock });
   const ctx: ServiceContext = { db, clock, keyring, logger, composer, publicUrl: config.publicUrl, transport, wakeDelivery: () => {}, softBounces: config.softBounces };
-  const tracking = new TrackingRecorder(ctx);
+  // On an SQLite file, opens and clicks are written by a thread of their own (its commits would
+  // otherwise stall the event loop that answers readers); PostgreSQL writes are already off-thread.
+  const trackingThread = !opts.database && db.dialect === 'sqlite' && config.databaseUrl !== ':memory:' ? createTrackingThread(config.databaseUrl) : null;
+  const tracking = new TrackingRecorder(ctx, trackingThread ? { write: (hits) => trackingThread.write(hits) } : {});
   let http: FastifyInstance | undefined;
   return {
     config,
@@ -93,6 +97,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close() {
       if (http) await http.close();
       await tracking.close();
+      await trackingThread?.close();
       await db.close();
     },
   };

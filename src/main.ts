@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from './app.ts';
+import { registerBounces } from './cli/bounces.ts';
 import { registerContacts } from './cli/contacts.ts';
 import { registerDkim } from './cli/dkim.ts';
 import type { CliIo } from './cli/io.ts';
@@ -26,6 +27,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerContacts(program, io);
   registerDkim(program, io);
   registerMaillog(program, io);
+  registerBounces(program, io);
   for (const c of program.commands) c.exitOverride();
   io.exitCode = undefined;
   try {

@@ -23,6 +23,9 @@ export function registerServe(program: Command, io: CliIo): void {
       // transports, build threads) would add ~80 MB to the RSS of e.g. `contacts import`.
       const { startDelivery } = await import('../delivery.ts');
       const delivery = await startDelivery(app);
+      // The bounce receiver joins only when a port is configured: most installs point MX elsewhere.
+      const { startConfiguredBounceReceiver } = await import('./bounces.ts');
+      const bounces = config.bounceReceiver.port === null ? null : await startConfiguredBounceReceiver(app.ctx, config.bounceReceiver);
       const address = await http.listen({ port: config.port, host: config.host });
       const firstKey = await issueFirstAdminKey(app.ctx);
       const db = app.db.dialect === 'sqlite' ? config.databaseUrl : 'PostgreSQL';
@@ -30,6 +33,7 @@ export function registerServe(program: Command, io: CliIo): void {
       const url = config.port === 0 && !io.env.CHAPAR_PUBLIC_URL ? address : config.publicUrl;
       // Printed, not logged: the key must reach the operator once and never a log store.
       io.stdout.write(`\nChapar is running at ${url} (listening on ${address}, database ${db})\nAPI docs: ${url}/api/docs\n`);
+      if (bounces) io.stdout.write(`Bounce receiver (SMTP) listening on ${config.bounceReceiver.host}:${bounces.port}\n`);
       if (app.secretCreated) io.stdout.write(`A master secret was generated in ${config.secretFile}; back it up (or set CHAPAR_SECRET).\n`);
       if (firstKey) {
         io.stdout.write(`\nYour admin API key (shown this once; store it now):\n\n  ${firstKey}\n\nTry: curl -H "Authorization: Bearer ${firstKey}" ${url}/api/v1/contacts\n`);
@@ -41,6 +45,7 @@ export function registerServe(program: Command, io: CliIo): void {
         process.once('SIGTERM', stop);
       });
       logger.info('shutting down');
+      await bounces?.close();
       await delivery.stop();
       await app.close();
     });

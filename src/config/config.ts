@@ -42,6 +42,21 @@ export interface Config {
   trustProxy: string | false;
   /** Soft bounces within the window (no delivery between) that suppress an address. */
   softBounces: { limit: number; windowMs: number };
+  /**
+   * The built-in bounce receiver (SMTP for the VERP bounce domain). `serve` starts it only when
+   * CHAPAR_BOUNCE_PORT is set; `chapar bounces` runs it alone (port 2525 unless set).
+   */
+  bounceReceiver: {
+    host: string;
+    port: number | null;
+    /** Domains taken besides the store's bounce domain (CHAPAR_BOUNCE_DOMAINS, comma-separated). */
+    domains: string[];
+    maxBytes: number;
+    connectionsPerMinute: number;
+    /** PEM files to offer STARTTLS with; both or neither. */
+    tlsCertFile: string | null;
+    tlsKeyFile: string | null;
+  };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -80,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
       limit: intVar(env, 'CHAPAR_SOFT_BOUNCE_LIMIT', 3, 1, 100, problems),
       windowMs: intVar(env, 'CHAPAR_SOFT_BOUNCE_DAYS', 14, 1, 365, problems) * 24 * 3600_000,
     },
+    bounceReceiver: bounceReceiverVars(env, problems),
   };
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) problems.push('CHAPAR_REDIS_URL must start with redis:// or rediss://');
   if (env.CHAPAR_SECRET && decodeSecret(env.CHAPAR_SECRET) === undefined) {
@@ -124,6 +140,24 @@ function trustProxyVar(env: NodeJS.ProcessEnv, problems: string[]): string | fal
     }
   }
   return raw;
+}
+
+/** CHAPAR_BOUNCE_*: where the bounce receiver listens and what it takes. */
+function bounceReceiverVars(env: NodeJS.ProcessEnv, problems: string[]): Config['bounceReceiver'] {
+  const domains = (env.CHAPAR_BOUNCE_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase()).filter(Boolean);
+  for (const d of domains) if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(d)) problems.push(`CHAPAR_BOUNCE_DOMAINS: "${d}" is not a domain name`);
+  const tlsCertFile = env.CHAPAR_BOUNCE_TLS_CERT || null;
+  const tlsKeyFile = env.CHAPAR_BOUNCE_TLS_KEY || null;
+  if ((tlsCertFile === null) !== (tlsKeyFile === null)) problems.push('CHAPAR_BOUNCE_TLS_CERT and CHAPAR_BOUNCE_TLS_KEY must be set together');
+  return {
+    host: env.CHAPAR_BOUNCE_HOST || '127.0.0.1',
+    port: env.CHAPAR_BOUNCE_PORT ? intVar(env, 'CHAPAR_BOUNCE_PORT', 2525, 0, 65535, problems) : null,
+    domains,
+    maxBytes: intVar(env, 'CHAPAR_BOUNCE_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024, problems),
+    connectionsPerMinute: intVar(env, 'CHAPAR_BOUNCE_CONNECTIONS_PER_MINUTE', 60, 1, 100_000, problems),
+    tlsCertFile,
+    tlsKeyFile,
+  };
 }
 
 /** CHAPAR_TX_RATE (default 100 a second) and CHAPAR_TX_BURST (default twice the rate). */

@@ -69,7 +69,8 @@ const PATTERNS: ReadonlyArray<readonly [BounceReason, RegExp]> = [
 
 /** Classifies one failed or delayed recipient into a reason and a hard/soft/none class. */
 export function classifyBounce(facts: BounceFacts): BounceVerdict {
-  const diagnostic = cleanText(facts.diagnostic);
+  // What a server says fits in a few lines; a longer text is cut so matching stays cheap.
+  const diagnostic = cleanText(facts.diagnostic?.slice(0, 4000));
   const words = diagnostic?.toLowerCase() ?? '';
   const status = pickStatus(facts.status, words);
   const smtpCode = facts.smtpCode ?? replyCodeIn(words);

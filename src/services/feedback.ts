@@ -64,13 +64,15 @@ export async function recordUnmatched(ctx: ServiceContext, u: UnmatchedFeedback)
 }
 
 async function recordOne(ctx: ServiceContext, e: FeedbackEvent, policy: SoftBouncePolicy): Promise<FeedbackResult> {
-  const message = await locateMessage(ctx.db, e.locator);
+  const found = await locateMessage(ctx.db, e.locator);
+  const miss = found ? wrongRecipient(e, found) : describeMiss(e.locator);
+  const message = miss ? undefined : found;
   if (!message) {
     const created = await insertUnmatchedFeedback(ctx.db, {
       source: e.source,
       sourceEventId: e.sourceEventId,
       type: e.type,
-      why: describeMiss(e.locator),
+      why: miss!,
       detail: { locator: e.locator, ...detailOf(e) },
       raw: e.raw?.slice(0, RAW_LIMIT) ?? null,
       receivedAt: ctx.clock.now(),
@@ -96,6 +98,16 @@ async function recordOne(ctx: ServiceContext, e: FeedbackEvent, policy: SoftBoun
     await applyEffect(ctx, tx, e, message, policy);
     return { status: 'applied', messageRef: message.ref };
   });
+}
+
+/**
+ * Mail to the bounce address is unauthenticated: when a bounce found its message only by the
+ * Message-ID it quotes (not by our signed VERP address), anyone holding a copy of the message could
+ * forge one. Such a bounce must at least name the address the message went to.
+ */
+function wrongRecipient(e: FeedbackEvent, m: MessageRow): string | null {
+  if (e.source !== 'bounce_receiver' || e.locator.messageRef || !e.locator.recipient) return null;
+  return e.locator.recipient.trim().toLowerCase() === m.toEmail.toLowerCase() ? null : `it names ${e.locator.recipient}, not the address message ${m.ref} went to, and carries no signed VERP address`;
 }
 
 /** Our ref first (VERP, ESP tag), then the provider's id, then our Message-ID header (`<ref@domain>`). */
@@ -170,6 +182,9 @@ async function applyEffect(ctx: ServiceContext, tx: Db, e: FeedbackEvent, m: Mes
       return;
     }
     case 'complained':
+      // An ARF auth-failure report (a DMARC or DKIM failure report) or a not-spam report is not the
+      // reader asking to stop: it is kept as an event, and the reader keeps their mail.
+      if (e.complaint?.kind === 'auth-failure' || e.complaint?.kind === 'not-spam') return;
       await recordLateOutcome(tx, { ...history, status: 'complained', overwritable: ['sent', 'deferred', 'bounced', 'failed'], reason: `complaint: ${e.complaint?.kind ?? 'abuse'}` });
       await suppress(tx, m, hash, 'complaint', e, now);
       await unsubscribeContact(tx, m, null, 'complaint', now);

@@ -46,7 +46,7 @@ export async function preferencesOf(ctx: ServiceContext, contact: Contact): Prom
  * link's topic, or from everything when the link names none. The consent log records it with the
  * requester's IP and user agent; an `unsubscribed` event is recorded for KPIs.
  */
-export async function unsubscribe(ctx: ServiceContext, contact: Contact, subject: LinkSubject, who: Requester, source: 'unsubscribe_link' | 'preference_center'): Promise<{ topics: string[]; all: boolean }> {
+export async function unsubscribe(ctx: ServiceContext, contact: Contact, subject: LinkSubject, who: Requester, source: 'unsubscribe_link' | 'unsubscribe_mailto' | 'preference_center'): Promise<{ topics: string[]; all: boolean }> {
   const now = ctx.clock.now();
   const all = subject.topicKey === null;
   const topics = (await selectTopics(ctx.db)).filter((t) => all || t.key === subject.topicKey);

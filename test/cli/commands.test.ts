@@ -26,6 +26,10 @@ const COMMANDS = [
   ['dkim', 'list'],
   ['dkim', 'retire'],
   ['worker'],
+  ['bounces'],
+  ['maillog'],
+  ['maillog', 'import'],
+  ['maillog', 'follow'],
 ];
 
 describe('chapar usage', () => {
@@ -40,7 +44,7 @@ describe('chapar usage', () => {
     expect(root.code).toBe(0);
     expect(root.stderr).toBe('');
     expect(root.stdout).toMatch(/^Usage: chapar \[options\] \[command\]/);
-    for (const name of ['serve', 'migrate', 'keys', 'topics', 'contacts', 'dkim', 'worker']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['serve', 'migrate', 'keys', 'topics', 'contacts', 'dkim', 'worker', 'bounces', 'maillog']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     for (const command of COMMANDS) {
       const r = await cli.run([...command, '--help']);
       expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });

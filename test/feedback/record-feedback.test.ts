@@ -100,6 +100,28 @@ describe.each(DIALECTS)('recording feedback on %s', (dialect) => {
     expect((await message(m.id)).status).toBe('complained');
   });
 
+  it('an ARF auth-failure or not-spam report is kept but suppresses nobody', async () => {
+    const m = await sentMessage(t);
+    for (const kind of ['auth-failure', 'not-spam'] as const) {
+      const [r] = await recordFeedback(t.app.ctx, [{ source: 'bounce_receiver', sourceEventId: `arf-${kind}`, type: 'complained', locator: { messageRef: m.ref }, complaint: { kind, userAgent: null }, occurredAt: t.clock.now() }]);
+      expect(r!.status).toBe('applied');
+    }
+    expect((await message(m.id)).status).toBe('sent');
+    expect(await suppressionReasons(t, m.email)).toEqual([]);
+    expect(await topicsOf(m.contactId)).toEqual({ news: 'subscribed', offers: 'subscribed' });
+    expect((await eventsOf(m.ref)).map((e) => e.reason).sort()).toEqual(['auth-failure', 'not-spam']);
+  });
+
+  it('a bounce found only by a quoted Message-ID must name the address the message went to', async () => {
+    const m = await sentMessage(t);
+    const forged = bounce(m.ref, { sourceEventId: 'forged-1', locator: { messageId: `<${m.ref}@shop.example>`, recipient: 'someone-else@example.com' }, occurredAt: t.clock.now() });
+    expect(await recordFeedback(t.app.ctx, [forged])).toEqual([{ status: 'unmatched', messageRef: null }]);
+    expect(await suppressionReasons(t, m.email)).toEqual([]);
+    const genuine = bounce(m.ref, { sourceEventId: 'genuine-1', locator: { messageId: `<${m.ref}@shop.example>`, recipient: m.email.toUpperCase() }, occurredAt: t.clock.now() });
+    expect(await recordFeedback(t.app.ctx, [genuine])).toEqual([{ status: 'applied', messageRef: m.ref }]);
+    expect(await suppressionReasons(t, m.email)).toEqual(['hard_bounce']);
+  });
+
   it('an ESP unsubscribe takes the message topic, or every topic when it says all', async () => {
     const m = await sentMessage(t, undefined, { providerMessageId: '<20261127.abc@mg.shop.example>' });
     await recordFeedback(t.app.ctx, [{ source: 'mailgun', sourceEventId: 'u-1', type: 'unsubscribed', locator: { providerMessageId: '<20261127.abc@mg.shop.example>' }, occurredAt: t.clock.now() }]);

@@ -80,6 +80,18 @@ export async function selectEvents(db: Db, f: { contactId?: number; messageRef?:
 export async function selectTrackingFacts(db: Db, refs: readonly string[], contactIds: readonly number[]): Promise<{ sentAt: Map<string, number>; contacts: Set<number> }> {
   const sentAt = new Map<string, number>();
   const contacts = new Set<number>();
+  // SQLite: one prepared lookup per key (microseconds each, by primary or unique index) instead of
+  // compiling and preparing two IN lists of hundreds of parameters every flush.
+  const sentOf = sqliteStatement(db, 'SELECT sent_at FROM messages WHERE ref = ?');
+  const contactOf = sqliteStatement(db, 'SELECT 1 AS x FROM contacts WHERE id = ?');
+  if (sentOf && contactOf) {
+    for (const ref of refs) {
+      const r = sentOf.get(ref) as { sent_at: number | null } | undefined;
+      if (r && r.sent_at !== null) sentAt.set(ref, r.sent_at);
+    }
+    for (const id of contactIds) if (contactOf.get(id)) contacts.add(id);
+    return { sentAt, contacts };
+  }
   for (let i = 0; i < refs.length; i += 500) {
     const rows = await db.k.selectFrom('messages').select(['ref', 'sentAt']).where('ref', 'in', refs.slice(i, i + 500)).execute();
     for (const r of rows) if (r.sentAt !== null) sentAt.set(r.ref, r.sentAt);

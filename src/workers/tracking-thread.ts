@@ -1,0 +1,18 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from '../db/database.ts';
+import { MachineDetector } from '../domain/machine-hits.ts';
+import { writeTrackingHits, type TrackingHit } from '../services/tracking-writes.ts';
+
+// The tracking endpoints' writer on SQLite: its own connection to the same file (WAL lets the main
+// thread read and write beside it; BEGIN IMMEDIATE and the busy timeout order the writers), so
+// the commits of a campaign's clicks never hold up the event loop that answers the readers.
+
+const db = openDatabase({ url: (workerData as { url: string }).url });
+const detector = new MachineDetector();
+
+parentPort!.on('message', (m: { id: number; hits: TrackingHit[] }) => {
+  writeTrackingHits(db, detector, m.hits).then(
+    () => parentPort!.postMessage({ id: m.id, ok: true }),
+    (err: Error) => parentPort!.postMessage({ id: m.id, ok: false, message: err.message }),
+  );
+});
