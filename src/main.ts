@@ -8,6 +8,7 @@ import { registerKeys } from './cli/keys.ts';
 import { registerMaillog } from './cli/maillog.ts';
 import { registerMigrate } from './cli/migrate.ts';
 import { registerServe } from './cli/serve.ts';
+import { registerStore } from './cli/store.ts';
 import { registerTopics } from './cli/topics.ts';
 import { registerWorker } from './cli/worker.ts';
 import { AppError } from './lib/errors.ts';
@@ -28,6 +29,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerDkim(program, io);
   registerMaillog(program, io);
   registerBounces(program, io);
+  registerStore(program, io);
   for (const c of program.commands) c.exitOverride();
   io.exitCode = undefined;
   try {

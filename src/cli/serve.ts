@@ -26,6 +26,9 @@ export function registerServe(program: Command, io: CliIo): void {
       // The bounce receiver joins only when a port is configured: most installs point MX elsewhere.
       const { startConfiguredBounceReceiver } = await import('./bounces.ts');
       const bounces = config.bounceReceiver.port === null ? null : await startConfiguredBounceReceiver(app.ctx, config.bounceReceiver);
+      // Shopify checkouts idle past the connector's delay become abandoned carts (checked every minute).
+      const { startAbandonedCheckoutSweep } = await import('../workers/abandoned-checkouts.ts');
+      const abandonedCheckouts = startAbandonedCheckoutSweep(app.ctx);
       const address = await http.listen({ port: config.port, host: config.host });
       const firstKey = await issueFirstAdminKey(app.ctx);
       const db = app.db.dialect === 'sqlite' ? config.databaseUrl : 'PostgreSQL';
@@ -46,6 +49,7 @@ export function registerServe(program: Command, io: CliIo): void {
       });
       logger.info('shutting down');
       await bounces?.close();
+      await abandonedCheckouts.stop();
       await delivery.stop();
       await app.close();
     });

@@ -6,6 +6,7 @@ import { templates } from './migrations/2026-11-27-002-templates.ts';
 import { delivery } from './migrations/2026-11-27-003-delivery.ts';
 import { dkimKeys } from './migrations/2026-11-27-004-dkim-keys.ts';
 import { feedback } from './migrations/2026-11-27-005-feedback.ts';
+import { store } from './migrations/2026-11-27-006-store.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -15,6 +16,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026-11-27-003-delivery': delivery(dialect),
     '2026-11-27-004-dkim-keys': dkimKeys(dialect),
     '2026-11-27-005-feedback': feedback(dialect),
+    '2026-11-27-006-store': store(dialect),
   };
 }
 

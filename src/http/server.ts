@@ -26,6 +26,11 @@ import { messageRoutes } from './messages.ts';
 import { transportRoutes } from './transports.ts';
 import { breakerRoutes } from './breakers.ts';
 import { eventRoutes } from './events.ts';
+import { eventIngestRoutes } from './events-ingest.ts';
+import { storeRoutes } from './store.ts';
+import { storeWebhookRoutes } from './public/store-webhooks.ts';
+import { trackingSnippetRoutes } from './public/tracking-snippet.ts';
+import { connectorRoutes } from './connectors.ts';
 
 export interface HttpOptions {
   logger: Logger;
@@ -89,6 +94,8 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   await app.register(publicLinkRoutes, deps);
   await app.register(signupRoutes, deps);
   await app.register(webhookRoutes, { ...deps, httpsGet: opts.httpsGet });
+  await app.register(storeWebhookRoutes, deps);
+  await app.register(trackingSnippetRoutes, deps);
 
   await app.register(
     async (api) => {
@@ -105,6 +112,9 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
       await api.register(transportRoutes, deps);
       await api.register(breakerRoutes, deps);
       await api.register(eventRoutes, deps);
+      await api.register(eventIngestRoutes, deps);
+      await api.register(storeRoutes, deps);
+      await api.register(connectorRoutes, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -13,6 +13,7 @@ import { checkSendPermission } from './send-permission.ts';
 import { getStoreSettings, type StoreSettings } from './store-settings.ts';
 import { suppressAddress } from './suppressions.ts';
 import { recipientFor, templateSettingsOf } from './templates.ts';
+import { loadTemplateMetrics } from './contact-metrics.ts';
 
 // One claimed message, start to finish: is it still allowed, build it, pick its transport, pass
 // the gates (breaker, warm-up, rate, connections), send, and say what to record. The worker loop
@@ -203,7 +204,7 @@ async function buildJob(ctx: ServiceContext, cache: DeliveryCache, m: MessageRow
   const store = await cache.storeSettings(ctx);
   const contact = m.contactId !== null ? await selectContact(ctx.db, m.contactId) : undefined;
   const recipient = contact
-    ? recipientFor(contact, store)
+    ? recipientFor(contact, store, await loadTemplateMetrics(ctx.db, contact.id))
     : recipientFor({ id: 0, email: m.toEmail, firstName: null, lastName: null, locale: m.locale, timezone: null, currency: null, phone: null, attributes: {}, externalIds: {}, createdAt: m.createdAt, updatedAt: m.createdAt }, store);
   // The message goes to the address it was queued for, even if the contact's address changed since.
   recipient.email = m.toEmail;

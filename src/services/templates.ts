@@ -15,6 +15,7 @@ import { newMessageRef } from '../templates/tracking-urls.ts';
 import type { SendResult } from '../ports/mail-transport.ts';
 import type { ServiceContext } from './context.ts';
 import { getStoreSettings } from './store-settings.ts';
+import { loadTemplateMetrics, templateMetricsOf, type TemplateMetrics } from './contact-metrics.ts';
 import { sampleContact, sampleContext } from './template-samples.ts';
 
 /** Lists templates without their bodies. */
@@ -119,12 +120,12 @@ export function templateSettingsOf(t: StoredTemplate, store: { utm: Utm | null }
   return { key: t.key, kind: t.kind, topicKey: t.topic, trackOpens: t.trackOpens, trackClicks: t.trackClicks, utm: t.utm ?? store.utm };
 }
 
-/** The `contact` object templates see and the reader's format, from a contact and the store defaults. */
-export function recipientFor(c: Contact, store: { defaultLocale: string; defaultCurrency: string; defaultTimezone: string }): Recipient {
+/** The `contact` object templates see and the reader's format, from a contact and the store defaults; `metrics` becomes `contact.metrics`. */
+export function recipientFor(c: Contact, store: { defaultLocale: string; defaultCurrency: string; defaultTimezone: string }, metrics?: TemplateMetrics): Recipient {
   return {
     contactId: c.id,
     email: c.email,
-    contact: { id: c.id, email: c.email, first_name: c.firstName, last_name: c.lastName, locale: c.locale, timezone: c.timezone, currency: c.currency, phone: c.phone, attributes: c.attributes },
+    contact: { id: c.id, email: c.email, first_name: c.firstName, last_name: c.lastName, locale: c.locale, timezone: c.timezone, currency: c.currency, phone: c.phone, attributes: c.attributes, ...(metrics ? { metrics } : {}) },
     format: { locale: c.locale ?? store.defaultLocale, currency: c.currency ?? store.defaultCurrency, timezone: c.timezone ?? store.defaultTimezone },
   };
 }
@@ -151,8 +152,9 @@ export async function renderTemplate(ctx: ServiceContext, key: string, req: Rend
   }
   const locale = pickVariantLocale(template.variants.map((v) => v.locale), req.locale ?? contact?.locale ?? null, store.defaultLocale, template.defaultLocale);
   const variant = template.variants.find((v) => v.locale === locale)!;
+  const metrics = contact ? await loadTemplateMetrics(ctx.db, contact.id) : templateMetricsOf(null);
   contact ??= sampleContact(locale, now);
-  const recipient = recipientFor(contact, store);
+  const recipient = recipientFor(contact, store, metrics);
   if (req.to !== undefined) recipient.email = req.to;
   const context = req.context ?? sampleContext(recipient.format.locale, recipient.format.currency, now, store.url);
   const message = await composeMessage(ctx.composer, store, {
