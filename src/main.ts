@@ -11,6 +11,7 @@ import { registerServe } from './cli/serve.ts';
 import { registerStore } from './cli/store.ts';
 import { registerTopics } from './cli/topics.ts';
 import { registerWorker } from './cli/worker.ts';
+import { registerWoocommerce } from './cli/woocommerce.ts';
 import { AppError } from './lib/errors.ts';
 
 /** Runs the `chapar` command line; returns the exit code (0 ok, 1 failed, 2 usage or validation error, 3 import with rejected rows). */
@@ -30,6 +31,7 @@ export async function main(argv: string[], io: CliIo = { env: process.env, stdou
   registerMaillog(program, io);
   registerBounces(program, io);
   registerStore(program, io);
+  registerWoocommerce(program, io);
   for (const c of program.commands) c.exitOverride();
   io.exitCode = undefined;
   try {

@@ -10,4 +10,9 @@ export default function setup(): void {
   } else {
     console.log('[chapar tests] Redis tests are SKIPPED: set CHAPAR_TEST_REDIS=redis://127.0.0.1:6379 to run them.');
   }
+  if (process.env.CHAPAR_TEST_MARIADB) {
+    console.log(`[chapar tests] mariadb (WooCommerce shop databases): ${process.env.CHAPAR_TEST_MARIADB.replace(/\/\/[^@]*@/, '//***@')}`);
+  } else {
+    console.log('[chapar tests] WooCommerce database tests are SKIPPED: set CHAPAR_TEST_MARIADB=mysql://root@127.0.0.1:3306/test to run them.');
+  }
 }
