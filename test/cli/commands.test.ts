@@ -30,6 +30,12 @@ const COMMANDS = [
   ['maillog'],
   ['maillog', 'import'],
   ['maillog', 'follow'],
+  ['orders'],
+  ['orders', 'import'],
+  ['products'],
+  ['products', 'import'],
+  ['woocommerce'],
+  ['woocommerce', 'backfill'],
 ];
 
 describe('chapar usage', () => {
@@ -44,7 +50,7 @@ describe('chapar usage', () => {
     expect(root.code).toBe(0);
     expect(root.stderr).toBe('');
     expect(root.stdout).toMatch(/^Usage: chapar \[options\] \[command\]/);
-    for (const name of ['serve', 'migrate', 'keys', 'topics', 'contacts', 'dkim', 'worker', 'bounces', 'maillog']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['serve', 'migrate', 'keys', 'topics', 'contacts', 'dkim', 'worker', 'bounces', 'maillog', 'orders', 'products', 'woocommerce']) expect(root.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     for (const command of COMMANDS) {
       const r = await cli.run([...command, '--help']);
       expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });
