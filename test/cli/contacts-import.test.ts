@@ -142,7 +142,8 @@ describe.each(MODES)('chapar contacts import on %s, %s thread(s)', (dialect, thr
     for (let at = 0, size = 1; at < bytes.length; at += size, size = (size % 7) + 1) chunks.push(bytes.subarray(at, at + size));
     const args = ['contacts', 'import', '--quiet', '--delimiter', ';', '--map', 'E-Mail Adresse=email', '--map', 'Vorname=first_name', '--map', 'Kundennummer=external_id.shop', '--map', 'Newsletter=topic.newsletter', '--map', 'Intern=ignore', '-'];
     const r = await run(args, Readable.from(chunks));
-    expect(r.code).toBe(3);
+    // The message carries stderr: a stop part way (exit 1) says why there.
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toBe(summary(6, 4, 4, 0, 2, 2));
     expect(r.stderr).toMatch(/^line 4: email: "kaputt"/m);
     expect(r.stderr).toMatch(/^line 8: email: "emil@mapped"/m);
