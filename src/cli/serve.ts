@@ -29,6 +29,9 @@ export function registerServe(program: Command, io: CliIo): void {
       // Shopify checkouts idle past the connector's delay become abandoned carts (checked every minute).
       const { startAbandonedCheckoutSweep } = await import('../workers/abandoned-checkouts.ts');
       const abandonedCheckouts = startAbandonedCheckoutSweep(app.ctx);
+      // Segments refreshed every 15 minutes and RFM scored daily (services/segment-schedule.ts).
+      const { startSegmentSchedule } = await import('../services/segment-schedule.ts');
+      const segmentSchedule = startSegmentSchedule(app.ctx);
       const address = await http.listen({ port: config.port, host: config.host });
       const firstKey = await issueFirstAdminKey(app.ctx);
       const db = app.db.dialect === 'sqlite' ? config.databaseUrl : 'PostgreSQL';
@@ -50,6 +53,7 @@ export function registerServe(program: Command, io: CliIo): void {
       logger.info('shutting down');
       await bounces?.close();
       await abandonedCheckouts.stop();
+      await segmentSchedule.stop();
       await delivery.stop();
       await app.close();
     });

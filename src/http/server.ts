@@ -26,6 +26,7 @@ import { messageRoutes } from './messages.ts';
 import { transportRoutes } from './transports.ts';
 import { breakerRoutes } from './breakers.ts';
 import { eventRoutes } from './events.ts';
+import { segmentRoutes } from './segments.ts';
 import { eventIngestRoutes } from './events-ingest.ts';
 import { storeRoutes } from './store.ts';
 import { storeWebhookRoutes } from './public/store-webhooks.ts';
@@ -112,6 +113,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
       await api.register(transportRoutes, deps);
       await api.register(breakerRoutes, deps);
       await api.register(eventRoutes, deps);
+      await api.register(segmentRoutes, deps);
       await api.register(eventIngestRoutes, deps);
       await api.register(storeRoutes, deps);
       await api.register(connectorRoutes, deps);
