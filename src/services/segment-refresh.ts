@@ -79,6 +79,23 @@ export async function refreshAllSegments(ctx: ServiceContext, mode: 'full' | 'in
   return outcomes;
 }
 
+/**
+ * Every saved segment refreshed for the contacts whose data changed since its last refresh (new
+ * orders, carts, events, profile or topic changes). Cheap when nothing changed: the "changed since"
+ * reads are range scans. Relative windows passing by are left to the scheduled full refresh.
+ */
+export async function refreshChangedContacts(ctx: ServiceContext): Promise<RefreshOutcome[]> {
+  const outcomes: RefreshOutcome[] = [];
+  for (const s of orderByReferences(await selectSegments(ctx.db))) {
+    try {
+      outcomes.push(await materialiseSegment(ctx, s, 'incremental'));
+    } catch (err) {
+      ctx.logger.error({ err, segment: s.key }, 'segment refresh failed');
+    }
+  }
+  return outcomes;
+}
+
 /** Segments in an order where each comes after the segments it refers to (cycles, which validation prevents, keep input order). */
 function orderByReferences(segments: SegmentRow[]): SegmentRow[] {
   const byKey = new Map(segments.map((s) => [s.key, s]));

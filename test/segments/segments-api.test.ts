@@ -3,6 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { DIALECTS } from '../helpers/databases.ts';
 import { fromJsonColumn } from '../../src/db/dialect.ts';
 import { MAX_SEGMENT_DEPTH } from '../../src/domain/segments.ts';
+import { refreshChangedContacts } from '../../src/services/segment-refresh.ts';
 import { runSegmentTick } from '../../src/services/segment-schedule.ts';
 import { addCart, addContact, addOrder, DAY } from './fixtures.ts';
 
@@ -146,6 +147,23 @@ describe.each(DIALECTS)('segments API on %s', (dialect) => {
     expect(higher.json.items[2]).toEqual({ key: 'abandoned-cart-high', status: 'updated', memberCount: 0 });
     expect((await t.request({ method: 'GET', url: '/api/v1/segments/abandoned-cart-high' })).json.name).toBe('Abandoned carts worth more than 5,000 USD');
     expect((await t.request({ method: 'POST', url: '/api/v1/segments/presets', body: { abandonedCartValue: -1 } })).status).toBe(400);
+  });
+
+  it("the schedule's change pass moves a contact whose data changed, in every segment", async () => {
+    const r = await t.request({ method: 'POST', url: '/api/v1/segments', body: { key: 'blue-mug', name: 'Bought the blue mug', definition: { type: 'bought', sku: 'MUG-BLUE' } } });
+    expect(r.status).toBe(201);
+    const newcomer = await addContact(t.db, { email: 'newcomer@example.com', createdAt: t.clock.now() });
+    t.clock.advance(60_000);
+    const now = t.clock.now();
+    await addOrder(t.db, { contactId: newcomer, total: 10, orderedAt: now, updatedAt: now, items: [{ sku: 'MUG-BLUE' }] });
+    expect(await memberIds('blue-mug')).not.toContain(newcomer);
+    const outcomes = await refreshChangedContacts(t.app.ctx);
+    expect(outcomes.length).toBeGreaterThanOrEqual(2);
+    expect(await memberIds('blue-mug')).toContain(newcomer);
+    // Nothing changed since: a second pass moves nobody.
+    const again = await refreshChangedContacts(t.app.ctx);
+    expect(again.every((o) => o.entered === 0 && o.exited === 0)).toBe(true);
+    expect((await t.request({ method: 'DELETE', url: '/api/v1/segments/blue-mug' })).status).toBe(204);
   });
 
   it('a segment of segments, refreshed in order by the schedule; deletes refuse while referred to', async () => {
