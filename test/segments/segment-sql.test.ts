@@ -147,6 +147,8 @@ describe.each(DIALECTS)('segment compiler on %s', (dialect) => {
     expect(await members({ type: 'cart', value: { op: 'gt', value: 5_000_000 } })).toEqual(['ana']);
     expect(await members({ type: 'cart', at: { olderThan: '36h' } })).toEqual(['ana']);
     expect(await members({ type: 'cart', status: 'open', value: { op: 'gte', value: 10_000_000 } })).toEqual(['bob']);
+    // Cart conditions compile to `c.id IN (…)`: negated they must still be exact (no NULL from carts without a contact).
+    expect(await members({ not: { type: 'cart' } })).toEqual(['bob', 'cy']);
   });
 
   it('counts events in a window with property filters', async () => {

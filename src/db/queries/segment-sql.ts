@@ -112,7 +112,7 @@ function compileCondition(cx: Compile, c: SegmentCondition): Bool {
       const status = c.status ?? 'abandoned';
       const at = status === 'abandoned' ? sql`ct.abandoned_at` : sql`ct.source_updated_at`;
       const value = c.value ? sql` AND ${numberTest(cx, sql`ct.value`, c.value)}` : sql``;
-      return hasRow(sql`carts ct`, 'ct', sql`ct.status = ${status}${value}${timeIn(cx, at, c.at)}`);
+      return inRows(sql`carts ct`, 'ct', sql`ct.status = ${status}${value}${timeIn(cx, at, c.at)}`);
     }
     case 'event':
       return compileEvent(cx, c);
@@ -141,6 +141,17 @@ function compileCondition(cx: Compile, c: SegmentCondition): Bool {
  * on the 6-condition segment and on incremental refreshes; PostgreSQL's NOT IN over a large
  * subquery can even fall back to a per-row loop.
  */
+/**
+ * `c.id IN (the contacts of the matching rows)`: for a table far smaller than contacts (carts),
+ * both planners read the matching rows once (SQLite into a temporary index, PostgreSQL into a hash)
+ * instead of probing the table once per contact, which made the abandoned-cart preset 2–3.4× its
+ * hand-written query (bench:segments). Never NULL (NULL contact ids are left out), so `not` stays exact.
+ */
+function inRows(from: RawBuilder<unknown>, alias: string, where: RawBuilder<unknown>): Bool {
+  const a = sql.raw(alias);
+  return sql`c.id IN (SELECT ${a}.contact_id FROM ${from} WHERE ${a}.contact_id IS NOT NULL AND ${where})`;
+}
+
 function hasRow(from: RawBuilder<unknown>, alias: string, where: RawBuilder<unknown>): Bool {
   const a = sql.raw(alias);
   return sql`EXISTS (SELECT 1 FROM ${from} WHERE ${a}.contact_id = c.id AND ${where})`;
