@@ -8,6 +8,9 @@ import type { StoreSource } from '../domain/store.ts';
 import { AppError, assertNever, invalid, type ErrorDetail } from '../lib/errors.ts';
 import { loadWebhookSettings, type WebhookConnector } from './connectors.ts';
 import type { ServiceContext } from './context.ts';
+import { eraseContact } from './gdpr.ts';
+import { selectContactIdByEmailKey, selectExternalIdOwner } from '../db/queries/store-contacts.ts';
+import { normalizeEmail } from '../domain/emails.ts';
 import { recordCarts, recordCustomers, recordOrders, recordProducts, type StoreBatchResult, type StoreWarning } from './store-data.ts';
 
 // WooCommerce and Shopify webhooks: check the signature over the raw bytes, read the topic's
@@ -26,7 +29,8 @@ export type StoreWebhookOutcome =
   | { status: 'ping' }
   | { status: 'ignored'; topic: string; why: string }
   | { status: 'duplicate'; topic: string; deliveryId: string }
-  | { status: 'recorded'; topic: string; kind: 'order' | 'customer' | 'product' | 'cart'; externalId: string | null; applied: boolean; stubProducts: number; warnings: string[] };
+  | { status: 'recorded'; topic: string; kind: 'order' | 'customer' | 'product' | 'cart'; externalId: string | null; applied: boolean; stubProducts: number; warnings: string[] }
+  | { status: 'erased'; topic: string; contactId: number | null };
 
 /** Receives a WooCommerce webhook: the creation ping, or a signed order, customer or product. */
 export async function receiveWooCommerceWebhook(ctx: ServiceContext, d: StoreWebhookDelivery): Promise<StoreWebhookOutcome> {
@@ -93,6 +97,7 @@ async function applyReading(ctx: ServiceContext, source: StoreSource, topic: str
 
 /** Records one reading; a rejected input throws, which rolls back the delivery claim too. */
 async function record(ctx: ServiceContext, source: StoreSource, topic: string, reading: Exclude<StoreReading, { kind: 'ignored' | 'invalid' }>): Promise<StoreWebhookOutcome> {
+  if (reading.kind === 'erasure') return { status: 'erased', topic, contactId: await eraseStoreCustomer(ctx, reading.customer) };
   const done = (r: StoreBatchResult<object>, externalId: string | null): StoreWebhookOutcome => {
     if (r.rejected.length > 0) throw refused(source, topic, r.rejected.flatMap((x) => x.errors));
     const s = r.stored[0] as { applied?: boolean; stubProducts?: number } | undefined;
@@ -110,6 +115,17 @@ async function record(ctx: ServiceContext, source: StoreSource, topic: string, r
     default:
       return assertNever(reading, 'store reading');
   }
+}
+
+/** Erases the contact a store names by its id or address; null when Chapar never knew them. */
+async function eraseStoreCustomer(ctx: ServiceContext, c: { source: StoreSource; externalId: string | null; email: string | null }): Promise<number | null> {
+  const byId = c.externalId ? await selectExternalIdOwner(ctx.db, c.source, c.externalId) : undefined;
+  const key = c.email ? normalizeEmail(c.email) : null;
+  const byEmail = byId === undefined && key?.ok ? await selectContactIdByEmailKey(ctx.db, key.value.key) : undefined;
+  const id = byId ?? byEmail;
+  if (id === undefined) return null;
+  await eraseContact(ctx, id);
+  return id;
 }
 
 function sentence(w: StoreWarning): string {

@@ -132,7 +132,9 @@ describe('Shopify payloads → connector inputs', () => {
     expect(readShopifyWebhook('orders/updated', json('shopify-order.json'), null).kind).toBe('order');
     expect(readShopifyWebhook('customers/create', json('shopify-customer.json'), null).kind).toBe('customer');
     expect(readShopifyWebhook('checkouts/update', json('shopify-checkout.json'), null).kind).toBe('cart');
-    expect(readShopifyWebhook('customers/redact', {}, null)).toMatchObject({ kind: 'ignored', why: expect.stringContaining('customers/redact') });
+    expect(readShopifyWebhook('shop/update', {}, null)).toMatchObject({ kind: 'ignored', why: expect.stringContaining('shop/update') });
+    expect(readShopifyWebhook('customers/redact', { customer: { id: 191167, email: 'john@example.com' } }, null)).toEqual({ kind: 'erasure', customer: { source: 'shopify', externalId: '191167', email: 'john@example.com' } });
+    expect(readShopifyWebhook('customers/redact', { customer: {} }, null).kind).toBe('invalid');
     expect(readShopifyWebhook('orders/create', 'x', null).kind).toBe('invalid');
     const anonymous = { ...json('shopify-checkout.json'), email: null, customer: null };
     expect(readShopifyWebhook('checkouts/create', anonymous, null)).toEqual({ kind: 'ignored', why: 'checkout 981820079255243537 has no email and no customer account: there is nobody to link it to' });

@@ -171,8 +171,23 @@ describe.each(DIALECTS)('Shopify webhooks on %s', (dialect) => {
     expect((await cart('4001'))?.status).toBe('converted');
   });
 
+  it('erases a customer on customers/redact (by id, or by address), keeping only the keyed hash', async () => {
+    const erase = await deliver('customers/redact', '{"shop_id":954889,"shop_domain":"chapar-test.myshopify.com","customer":{"id":706405506930370084,"email":"someone-else@example.com"},"orders_to_redact":[]}');
+    expect([erase.status, erase.json]).toEqual([200, { ok: true, topic: 'customers/redact', erased: true }]);
+    expect(await t.db.k.selectFrom('contacts').select('id').where('email', '=', 'bob@biller.com').executeTakeFirst()).toBeUndefined();
+    const erased = await t.db.k.selectFrom('suppressions').select(['email', 'reason']).where('reason', '=', 'erased').execute();
+    expect(erased).toEqual([{ email: null, reason: 'erased' }]);
+    // Unknown to Chapar: nothing to erase, still 200 (Shopify retries anything else).
+    const unknown = await deliver('customers/redact', '{"shop_id":954889,"customer":{"id":191167,"email":"john@example.com"}}');
+    expect(unknown.json).toEqual({ ok: true, topic: 'customers/redact', erased: false });
+    const empty = await deliver('customers/redact', '{"shop_id":954889,"customer":{}}');
+    expect(empty.status).toBe(400);
+  });
+
   it('answers topics it does not use 200, saying they were ignored', async () => {
-    const r = await deliver('customers/redact', '{"shop_id":954889,"shop_domain":"chapar-test.myshopify.com","customer":{"id":191167,"email":"john@example.com"}}');
-    expect([r.status, r.json]).toEqual([200, { ok: true, ignored: true, topic: 'customers/redact', why: 'topic customers/redact is not used by Chapar' }]);
+    const r = await deliver('shop/update', '{"id":954889}');
+    expect([r.status, r.json]).toEqual([200, { ok: true, ignored: true, topic: 'shop/update', why: 'topic shop/update is not used by Chapar' }]);
+    const request = await deliver('customers/data_request', '{"shop_id":954889,"customer":{"id":191167}}');
+    expect(request.json).toMatchObject({ ignored: true, why: expect.stringContaining('gdpr-export') });
   });
 });

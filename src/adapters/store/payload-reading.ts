@@ -156,6 +156,8 @@ export type StoreReading =
   | { kind: 'customer'; customer: CustomerInput }
   | { kind: 'product'; product: ProductInput }
   | { kind: 'cart'; cart: CartInput }
+  /** A store's request to erase a customer (Shopify `customers/redact`). */
+  | { kind: 'erasure'; customer: { source: CustomerInput['source']; externalId: string | null; email: string | null } }
   | { kind: 'ignored'; why: string }
   | { kind: 'invalid'; errors: ErrorDetail[] };
 

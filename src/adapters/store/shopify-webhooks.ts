@@ -33,6 +33,8 @@ const ORDER_TOPICS = ['orders/create', 'orders/updated', 'orders/paid', 'orders/
 
 /** What a delivery of `topic` asks for: an order, customer, cart or product to record, or nothing (and why). */
 export function readShopifyWebhook(topic: string, payload: unknown, shopDomain: string | null): StoreReading {
+  const privacy = readPrivacyTopic(topic, payload);
+  if (privacy) return privacy;
   const known = ORDER_TOPICS.includes(topic) || ['customers/create', 'customers/update', 'checkouts/create', 'checkouts/update', 'products/create', 'products/update'].includes(topic);
   if (!known) return { kind: 'ignored', why: `topic ${topic} is not used by Chapar` };
   const body = objectOf(payload);
@@ -41,6 +43,24 @@ export function readShopifyWebhook(topic: string, payload: unknown, shopDomain: 
   if (topic.startsWith('customers/')) return readingOf('customer', mapShopifyCustomer(body));
   if (topic.startsWith('checkouts/')) return ignoreAnonymous(readingOf('cart', mapShopifyCheckout(body)), 'checkout');
   return readingOf('product', mapShopifyProduct(body, shopDomain));
+}
+
+/**
+ * Shopify's mandatory privacy topics. `customers/redact` erases the customer here too (the same
+ * erasure as the API's: contact deleted, address kept only as a keyed hash on the suppression
+ * list). A data request is answered by the store owner (`GET /api/v1/contacts/:id/gdpr-export`), and
+ * `shop/redact` names a whole shop, which a self-hosted install removes by removing itself.
+ */
+function readPrivacyTopic(topic: string, payload: unknown): StoreReading | null {
+  if (topic === 'customers/data_request') return { kind: 'ignored', why: 'data requests are answered by the store owner with GET /api/v1/contacts/:id/gdpr-export' };
+  if (topic === 'shop/redact') return { kind: 'ignored', why: 'a self-hosted Chapar holds one shop: remove the installation to remove its data' };
+  if (topic !== 'customers/redact') return null;
+  const customer = objectOf(objectOf(payload)?.customer);
+  const id = customer?.id;
+  const externalId = typeof id === 'number' || typeof id === 'bigint' || (typeof id === 'string' && /^\d{1,25}$/.test(id)) ? String(id) : null;
+  const email = typeof customer?.email === 'string' && customer.email.trim() !== '' ? customer.email.trim() : null;
+  if (!externalId && !email) return { kind: 'invalid', errors: [{ field: 'customer', message: 'names neither an id nor an email: nothing to erase' }] };
+  return { kind: 'erasure', customer: { source: 'shopify', externalId, email } };
 }
 
 const PAID = ['paid', 'partially_paid', 'partially_refunded', 'authorized'];

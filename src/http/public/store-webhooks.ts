@@ -45,6 +45,8 @@ function answer(reply: FastifyReply, outcome: StoreWebhookOutcome): FastifyReply
       return reply.status(200).send({ ok: true, duplicate: true, topic: outcome.topic, deliveryId: outcome.deliveryId });
     case 'recorded':
       return reply.status(200).send({ ok: true, topic: outcome.topic, recorded: outcome.kind, externalId: outcome.externalId, applied: outcome.applied, stubProducts: outcome.stubProducts, warnings: outcome.warnings });
+    case 'erased':
+      return reply.status(200).send({ ok: true, topic: outcome.topic, erased: outcome.contactId !== null });
     default:
       return assertNever(outcome, 'store webhook outcome');
   }
