@@ -52,8 +52,9 @@ export async function startConfiguredBounceReceiver(ctx: ServiceContext, c: Conf
   const port = c.port ?? DEFAULT_BOUNCE_PORT;
   // Loaded here: every `chapar` command loads this file, and only these two need an SMTP server.
   const { startBounceReceiver } = await import('../adapters/feedback/bounce-receiver.ts');
+  const { bounceMailSink } = await import('../services/bounce-mail.ts');
   try {
-    return await startBounceReceiver(ctx, { host: c.host, port, domains: c.domains, maxBytes: c.maxBytes, connectionsPerMinute: c.connectionsPerMinute, tls });
+    return await startBounceReceiver(bounceMailSink(ctx, c.domains), { host: c.host, port, maxBytes: c.maxBytes, connectionsPerMinute: c.connectionsPerMinute, tls });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRecipient, startBounceReceiver, type BounceReceiver } from '../../src/adapters/feedback/bounce-receiver.ts';
+import { bounceMailSink } from '../../src/services/bounce-mail.ts';
 import { updateStoreSettings } from '../../src/services/store-settings.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { DIALECTS } from '../helpers/databases.ts';
@@ -99,7 +100,7 @@ describe.each(DIALECTS)('bounce receiver on %s', (dialect) => {
   beforeAll(async () => {
     t = await createTestApp(dialect);
     await updateStoreSettings(t.app.ctx, { sendingDomain: 'shop.example', bounceDomain: DOMAIN });
-    receiver = await startBounceReceiver(t.app.ctx, { host: '127.0.0.1', port: 0 });
+    receiver = await startBounceReceiver(bounceMailSink(t.app.ctx), { host: '127.0.0.1', port: 0 });
     smtp = nodemailer.createTransport({ host: '127.0.0.1', port: receiver.port, secure: false, ignoreTLS: true, pool: false });
   });
   afterAll(async () => {
@@ -113,7 +114,7 @@ describe.each(DIALECTS)('bounce receiver on %s', (dialect) => {
     expect(plain).toMatch(/^250[ -]/m);
     expect(plain).not.toMatch(/AUTH|STARTTLS/);
     const tlsDir = new URL('../fixtures/tls/', import.meta.url);
-    const secure = await startBounceReceiver(t.app.ctx, { host: '127.0.0.1', port: 0, tls: { key: readFileSync(new URL('localhost.key', tlsDir)), cert: readFileSync(new URL('localhost.crt', tlsDir)) } });
+    const secure = await startBounceReceiver(bounceMailSink(t.app.ctx), { host: '127.0.0.1', port: 0, tls: { key: readFileSync(new URL('localhost.key', tlsDir)), cert: readFileSync(new URL('localhost.crt', tlsDir)) } });
     try {
       const ehlo = await ehloOf(secure.port);
       expect(ehlo).toMatch(/STARTTLS/);
@@ -207,7 +208,7 @@ describe.each(DIALECTS)('bounce receiver on %s', (dialect) => {
   });
 
   it('limits new connections per IP address', async () => {
-    const limited = await startBounceReceiver(t.app.ctx, { host: '127.0.0.1', port: 0, connectionsPerMinute: 2 });
+    const limited = await startBounceReceiver(bounceMailSink(t.app.ctx), { host: '127.0.0.1', port: 0, connectionsPerMinute: 2 });
     try {
       const verify = () => nodemailer.createTransport({ host: '127.0.0.1', port: limited.port, secure: false, ignoreTLS: true }).verify().then(() => 'ok', (err: { responseCode?: number }) => String(err.responseCode));
       expect([await verify(), await verify(), await verify()]).toEqual(['ok', 'ok', '421']);

@@ -2,9 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { createMemoryRateLimiter } from '../../lib/rate-limiter.ts';
-import type { ServiceContext } from '../../services/context.ts';
-import { getStoreSettings } from '../../services/store-settings.ts';
-import { takeBounceMail } from './bounce-mail.ts';
+import type { BounceMailSink } from '../../ports/bounce-mail.ts';
 
 // The SMTP server for the VERP bounce domain (its MX, or Postfix's transport for it, points here).
 // It takes mail only for its own domains and local parts (no open relay), limits message size
@@ -14,8 +12,6 @@ import { takeBounceMail } from './bounce-mail.ts';
 export interface BounceReceiverOptions {
   host: string;
   port: number;
-  /** Domains taken besides the store's bounce domain (read from the store settings on each RCPT). */
-  domains?: readonly string[];
   /** Largest message taken, in bytes (default 10 MB); larger ones get 552 5.3.4 and are not stored. */
   maxBytes?: number;
   /** New connections a minute from one IP address (default 60). */
@@ -58,12 +54,12 @@ export function checkRecipient(address: string, domains: readonly string[], toke
 }
 
 /** Starts the receiver; resolves once it listens. */
-export async function startBounceReceiver(ctx: ServiceContext, opts: BounceReceiverOptions): Promise<BounceReceiver> {
+export async function startBounceReceiver(sink: BounceMailSink, opts: BounceReceiverOptions): Promise<BounceReceiver> {
   const maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
-  const perIp = createMemoryRateLimiter(ctx.clock, opts.connectionsPerMinute ?? 60, 60_000);
+  const perIp = createMemoryRateLimiter(sink.clock, opts.connectionsPerMinute ?? 60, 60_000);
   const inFlight = new Set<Promise<unknown>>();
   const refuse = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
-  const log = ctx.logger.child({ component: 'bounce-receiver' });
+  const log = sink.logger.child({ component: 'bounce-receiver' });
 
   const server = new SMTPServer({
     name: opts.serverName ?? hostname(),
@@ -91,9 +87,9 @@ export async function startBounceReceiver(ctx: ServiceContext, opts: BounceRecei
     onRcptTo(address: SMTPServerAddress, session, callback) {
       // A bounce has one recipient; a long list is someone probing for addresses.
       if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return callback(refuse(452, '4.5.3 Too many recipients'));
-      getStoreSettings(ctx).then(
-        (settings) => {
-          const check = checkRecipient(address.address, [settings.bounceDomain, ...(opts.domains ?? [])], (t) => ctx.composer.urls.readToken(t) !== null);
+      sink.domains().then(
+        (domains) => {
+          const check = checkRecipient(address.address, domains, (t) => sink.isUnsubscribeToken(t));
           callback(check.ok ? undefined : refuse(check.code, check.message));
         },
         (err: unknown) => {
@@ -106,7 +102,7 @@ export async function startBounceReceiver(ctx: ServiceContext, opts: BounceRecei
       const work = readUpTo(stream, maxBytes).then(async (raw) => {
         if (!raw) return callback(refuse(552, `5.3.4 Message size exceeds fixed maximum message size (${maxBytes} bytes)`));
         try {
-          await takeBounceMail(ctx, { raw, recipients: session.envelope.rcptTo.map((r) => r.address), remoteAddress: session.remoteAddress ?? null });
+          await sink.take({ raw, recipients: session.envelope.rcptTo.map((r) => r.address), remoteAddress: session.remoteAddress ?? null });
           callback(null, '2.0.0 Ok: stored');
         } catch (err) {
           log.error({ err }, 'could not store feedback mail');

@@ -1,20 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { ServiceContext } from '../../services/context.ts';
-import { recordFeedback, recordUnmatched, type FeedbackResult } from '../../services/feedback.ts';
-import { contactForLink, unsubscribe } from '../../services/preferences.ts';
-import { parseFeedbackMail, type FeedbackMailKind } from './feedback-mail.ts';
+import { parseFeedbackMail, type FeedbackMailKind } from '../adapters/feedback/feedback-mail.ts';
+import type { BounceMailSink, ReceivedMail } from '../ports/bounce-mail.ts';
+import type { ServiceContext } from './context.ts';
+import { recordFeedback, recordUnmatched, type FeedbackResult } from './feedback.ts';
+import { contactForLink, unsubscribe } from './preferences.ts';
+import { getStoreSettings } from './store-settings.ts';
 
 // What the bounce receiver does with one accepted message: mail to `unsubscribe+<token>@`
 // unsubscribes (the List-Unsubscribe mailto: of RFC 2369); everything else is read as feedback
 // and stored, or kept as unmatched when it cannot be read. Throws only when storing fails, so the
 // sender is told to try again later rather than losing the report.
-
-/** One message as it arrived: its bytes, the RCPT TO addresses (already checked) and the client's IP. */
-export interface ReceivedMail {
-  raw: Buffer;
-  recipients: readonly string[];
-  remoteAddress: string | null;
-}
 
 /** What became of one received message. */
 export interface BounceMailOutcome {
@@ -28,6 +23,17 @@ export interface BounceMailOutcome {
 }
 
 const UNSUBSCRIBE = /^unsubscribe\+([^@]+)@/i;
+
+/** The bounce receiver's sink: the store's bounce domain plus `extraDomains`, tokens checked by their signature, messages taken by takeBounceMail. */
+export function bounceMailSink(ctx: ServiceContext, extraDomains: readonly string[] = []): BounceMailSink {
+  return {
+    clock: ctx.clock,
+    logger: ctx.logger,
+    domains: async () => [(await getStoreSettings(ctx)).bounceDomain, ...extraDomains],
+    isUnsubscribeToken: (token) => ctx.composer.urls.readToken(token) !== null,
+    take: (mail) => takeBounceMail(ctx, mail),
+  };
+}
 
 /** Unsubscribes, records feedback, or keeps the message as unmatched. */
 export async function takeBounceMail(ctx: ServiceContext, mail: ReceivedMail): Promise<BounceMailOutcome> {
