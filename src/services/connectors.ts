@@ -2,6 +2,7 @@ import { selectSetting, upsertSetting } from '../db/queries/settings.ts';
 import { AppError, type ErrorDetail } from '../lib/errors.ts';
 import { seal, unseal } from '../lib/sealed.ts';
 import type { ServiceContext } from './context.ts';
+import { isOrigin } from './store-settings.ts';
 
 // The store connectors' settings: the WooCommerce webhook secret, the Shopify app's client secret
 // (both sealed at rest and never returned), the Shopify abandonment delay, and the browser
@@ -163,12 +164,3 @@ function failOn(errors: ErrorDetail[]): void {
   if (errors.length > 0) throw new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
 }
 
-/** True for a serialised web origin exactly as browsers send it in the Origin header. */
-function isOrigin(o: string): boolean {
-  try {
-    const u = new URL(o);
-    return /^https?:$/.test(u.protocol) && u.origin === o;
-  } catch {
-    return false;
-  }
-}

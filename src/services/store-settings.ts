@@ -89,7 +89,7 @@ function checkSignupSettings(s: StoreSettings, fail: (field: string, message: st
 }
 
 /** True for a serialised web origin exactly as browsers send it in the Origin header. */
-function isOrigin(o: string): boolean {
+export function isOrigin(o: string): boolean {
   try {
     const u = new URL(o);
     return /^https?:$/.test(u.protocol) && u.origin === o;

@@ -7,6 +7,7 @@ import { getStoreSettings } from '../../services/store-settings.ts';
 import type { Requester } from '../../services/tracking.ts';
 import { errorBody, handleError, statusOf } from '../errors.ts';
 import type { RouteDeps } from '../server.ts';
+import { sendPreflight } from './cors.ts';
 import { langOf } from './pages.ts';
 import { honeypotFilled, localeHint, readSignupFields } from './signup-input.ts';
 import { confirmAskPage, confirmedPage, expiredConfirmLinkPage, invalidConfirmLinkPage, nothingPendingPage, signupErrorPage, signupReceivedPage } from './signup-pages.ts';
@@ -119,13 +120,7 @@ export const signupRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx }) 
       const e = forbidden(origin ?? '(no origin)');
       return reply.status(403).send(errorBody(e.code, e.message, e.details));
     }
-    return reply
-      .status(204)
-      .header('access-control-allow-origin', origin)
-      .header('access-control-allow-methods', 'POST')
-      .header('access-control-allow-headers', 'content-type')
-      .header('access-control-max-age', '600')
-      .send();
+    return sendPreflight(reply, origin);
   });
 
   app.post('/signup', { ...hide, bodyLimit: BODY_LIMIT, onRequest: [limitIp, guardOrigin] }, async (req, reply) => {

@@ -6,6 +6,7 @@ import { trackingOrigins } from '../../services/connectors.ts';
 import { getStoreSettings } from '../../services/store-settings.ts';
 import { errorBody } from '../errors.ts';
 import type { RouteDeps } from '../server.ts';
+import { sendPreflight } from './cors.ts';
 import { TRACKING_SNIPPET } from './tracking-snippet-source.ts';
 
 // The storefront snippet: `GET /t.js` (cacheable script) and `POST /t/events` where it sends the
@@ -42,13 +43,7 @@ export const trackingSnippetRoutes: FastifyPluginAsync<RouteDeps> = async (app, 
     const origin = req.headers.origin;
     reply.header('vary', 'Origin');
     if (origin === undefined || !(await allowed(origin))) return forbidden(reply, origin ?? '(no origin)');
-    return reply
-      .status(204)
-      .header('access-control-allow-origin', origin)
-      .header('access-control-allow-methods', 'POST')
-      .header('access-control-allow-headers', 'content-type')
-      .header('access-control-max-age', '600')
-      .send();
+    return sendPreflight(reply, origin);
   });
 
   app.post('/t/events', { ...hide, bodyLimit: BODY_LIMIT, onRequest: limit }, async (req, reply) => {
