@@ -55,10 +55,10 @@ export async function setMetrics(db: Db, m: { contactId: number; ordersCount: nu
 }
 
 /** Inserts a cart. */
-export async function addCart(db: Db, c: { contactId: number; status: 'open' | 'abandoned' | 'converted'; value: number; updatedAt: number; abandonedAt?: number | null }): Promise<void> {
+export async function addCart(db: Db, c: { contactId?: number | null; status: 'open' | 'abandoned' | 'converted'; value: number; updatedAt: number; abandonedAt?: number | null }): Promise<void> {
   await db.k
     .insertInto('carts')
-    .values({ source: 'api', externalId: `k${next()}`, contactId: c.contactId, status: c.status, items: '[]', value: c.value, sourceUpdatedAt: c.updatedAt, abandonedAt: c.abandonedAt ?? null, createdAt: c.updatedAt, updatedAt: c.updatedAt })
+    .values({ source: 'api', externalId: `k${next()}`, contactId: c.contactId ?? null, status: c.status, items: '[]', value: c.value, sourceUpdatedAt: c.updatedAt, abandonedAt: c.abandonedAt ?? null, createdAt: c.updatedAt, updatedAt: c.updatedAt })
     .execute();
 }
 

@@ -54,6 +54,9 @@ describe.each(DIALECTS)('segment compiler on %s', (dialect) => {
     await addCart(db, { contactId: id.ana!, status: 'abandoned', value: 6_000_000, updatedAt: NOW - 3 * DAY, abandonedAt: NOW - 2 * DAY });
     await addCart(db, { contactId: id.bob!, status: 'open', value: 10_000_000, updatedAt: NOW - DAY });
     await addCart(db, { contactId: id.dee!, status: 'abandoned', value: 4_000_000, updatedAt: NOW - 2 * DAY, abandonedAt: NOW - DAY });
+    // A second abandoned cart (a member once, not twice) and a guest's cart (no contact: nobody).
+    await addCart(db, { contactId: id.ana!, status: 'abandoned', value: 1_000_000, updatedAt: NOW - 3 * DAY, abandonedAt: NOW - 3 * DAY });
+    await addCart(db, { status: 'abandoned', value: 9_000_000, updatedAt: NOW - 3 * DAY, abandonedAt: NOW - 3 * DAY });
 
     for (const [days, price] of [[1, 150], [3, 50], [9, 200]] as const) await addEvent(db, { contactId: id.ana!, type: 'viewed_product', occurredAt: NOW - days * DAY, properties: { price, sku: 'SHOE-1' } });
     await addEvent(db, { contactId: id.cy!, type: 'viewed_product', occurredAt: NOW - DAY, properties: { price: 'cheap' } });
@@ -147,6 +150,9 @@ describe.each(DIALECTS)('segment compiler on %s', (dialect) => {
     expect(await members({ type: 'cart', value: { op: 'gt', value: 5_000_000 } })).toEqual(['ana']);
     expect(await members({ type: 'cart', at: { olderThan: '36h' } })).toEqual(['ana']);
     expect(await members({ type: 'cart', status: 'open', value: { op: 'gte', value: 10_000_000 } })).toEqual(['bob']);
+    // A cart condition alone is read from carts alone (one row per contact), also inside a one-member group.
+    expect(await members({ all: [{ any: [{ type: 'cart', value: { op: 'gt', value: 5_000_000 } }] }] })).toEqual(['ana']);
+    expect(selectSegmentContactIds(db, { type: 'cart' }, NOW).compile().sql).not.toMatch(/contacts/);
     // Cart conditions compile to `c.id IN (…)`: negated they must still be exact (no NULL from carts without a contact).
     expect(await members({ not: { type: 'cart' } })).toEqual(['bob', 'cy']);
   });
