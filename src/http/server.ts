@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,6 +8,7 @@ import type { TransportFactory } from '../ports/mail-transport.ts';
 import type { HttpsGet } from '../ports/https-get.ts';
 import type { ServiceContext } from '../services/context.ts';
 import type { TrackingRecorder } from '../services/tracking.ts';
+import { createMemoryRateLimiter, type RateLimiter } from '../lib/rate-limiter.ts';
 import { requireApiKeys } from './auth.ts';
 import { errorBody, handleError } from './errors.ts';
 import { ErrorResponse } from './schemas.ts';
@@ -20,6 +22,7 @@ import { settingsRoutes } from './settings.ts';
 import { capturedMessageRoutes } from './captured-messages.ts';
 import { dkimKeyRoutes } from './dkim-keys.ts';
 import { publicLinkRoutes } from './public/links.ts';
+import { createTrackingFastPath } from './public/tracking-fast-path.ts';
 import { signupRoutes } from './public/signup.ts';
 import { webhookRoutes } from './public/webhooks.ts';
 import { messageRoutes } from './messages.ts';
@@ -58,6 +61,8 @@ export interface RouteDeps {
   transportFactory: TransportFactory;
   txRate: { perSecond: number; burst: number };
   tracking: TrackingRecorder;
+  /** The per-IP limit of the public links (clicks, pixels, unsubscribe and preference pages). */
+  linkLimiter: RateLimiter;
 }
 
 /** Builds the HTTP server: the public health check, the OpenAPI docs and `/api/v1` behind API keys. */
@@ -65,13 +70,22 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   // Request logs keep the method and path only: signed links carry capabilities (an unsubscribe
   // token) and query strings carry addresses, and neither belongs in a log store.
   const logger = opts.logger.child({}, { serializers: { req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: loggableUrl(req.url), remoteAddress: req.ip }) } });
+  const linkLimiter = createMemoryRateLimiter(ctx.clock, 300, 60_000);
+  const fastPath = createTrackingFastPath({ tracking: opts.tracking, perIp: linkLimiter, trustProxy: opts.trustProxy, logger });
   // Fastify's logger type is narrower than pino's; the instance is the same pino logger.
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
     trustProxy: opts.trustProxy,
     return503OnClosing: true,
+    // Clicks and open pixels are answered before Fastify sees them (tracking-fast-path.ts).
+    serverFactory: (handler) => createServer((req, res) => fastPath(req, res) || handler(req, res)),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // From the moment closing starts, Fastify answers them (with 503), so no hit arrives after the recorder's last flush.
+  app.addHook('preClose', (done) => {
+    fastPath.close();
+    done();
+  });
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
   app.setErrorHandler(handleError);
@@ -91,7 +105,7 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
-  const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate, tracking: opts.tracking };
+  const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate, tracking: opts.tracking, linkLimiter };
   await app.register(publicLinkRoutes, deps);
   await app.register(signupRoutes, deps);
   await app.register(webhookRoutes, { ...deps, httpsGet: opts.httpsGet });

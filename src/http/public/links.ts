@@ -1,13 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { createMemoryRateLimiter } from '../../lib/rate-limiter.ts';
 import { webVersionOf } from '../../services/captured-messages.ts';
 import { contactForLink, linkTopicName, preferencesOf, savePreferences, unsubscribe } from '../../services/preferences.ts';
 import type { Requester } from '../../services/tracking.ts';
 import type { RouteDeps } from '../server.ts';
 import { invalidLinkPage, langOf, preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.ts';
-
-// A transparent 1×1 GIF: the open pixel.
-const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+import { clickAnswer, openAnswer, tooManyRequestsAnswer, type Answer } from './tracking-answers.ts';
 
 function requester(req: FastifyRequest): Requester {
   const ua = req.headers['user-agent'];
@@ -32,36 +29,34 @@ function acceptForms(app: FastifyInstance): void {
   app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 8192 }, (_r, _b, done) => done(null, new URLSearchParams()));
 }
 
+function send(reply: FastifyReply, a: Answer): FastifyReply {
+  return reply.status(a.status).headers(a.headers).send(a.body);
+}
+
 /**
  * The public endpoints links in emails point at: click (/c), open pixel (/o), unsubscribe (/u,
  * GET shows a confirmation page, POST unsubscribes at once per RFC 8058), the preference centre
  * (/p) and the web version (/v). No API key: every link is signed instead. Rate-limited per IP.
+ * Most clicks and pixels are answered before they reach these routes, by the fast path
+ * (tracking-fast-path.ts), with the same answers and the same limiter.
  */
-export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx, tracking }) => {
+export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx, tracking, linkLimiter: perIp }) => {
   acceptForms(app);
-  const perIp = createMemoryRateLimiter(ctx.clock, 300, 60_000);
   app.addHook('onRequest', async (req, reply) => {
-    if (!perIp.take(req.ip)) {
-      await reply.status(429).header('retry-after', '60').header('content-type', 'text/plain').send('Too many requests; try again in a minute.');
-    }
+    if (!perIp.take(req.ip)) await send(reply, tooManyRequestsAnswer());
   });
   const hide = { schema: { hide: true } };
   // Opens and clicks come by the hundred thousand in a campaign's first hour: logging each at info
   // would bury everything else (and write readers' addresses to the log). Errors are still logged.
   const quiet = { schema: { hide: true }, logLevel: 'warn' as const };
 
-  app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', quiet, async (req, reply) => {
-    const target = tracking.click({ contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req));
-    if (!target) return html(reply, 404, invalidLinkPage());
-    return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target, 302);
-  });
+  app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', quiet, async (req, reply) =>
+    send(reply, clickAnswer(tracking, { contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req))),
+  );
 
-  app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', quiet, async (req, reply) => {
-    const sig = req.params.sig.replace(/\.gif$/, '');
-    tracking.open({ contactId: req.params.contact, ref: req.params.ref, sig }, requester(req));
-    // Always the pixel, genuine or not: a broken image in the reader's mail helps no one.
-    return reply.header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL);
-  });
+  app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', quiet, async (req, reply) =>
+    send(reply, openAnswer(tracking, { contactId: req.params.contact, ref: req.params.ref, sig: req.params.sig }, requester(req))),
+  );
 
   app.get<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
     const found = await contactForLink(ctx, req.params.token);
