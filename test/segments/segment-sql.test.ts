@@ -133,6 +133,12 @@ describe.each(DIALECTS)('segment compiler on %s', (dialect) => {
     expect(await members({ type: 'average_order_value', op: 'lt', value: 200, window: { olderThan: '30d' } })).toEqual(['bob', 'cy', 'dee']);
     expect(await members({ type: 'last_order', date: { within: '30d' } })).toEqual(['ana', 'dee']);
     expect(await members({ type: 'last_order', date: { olderThan: '90d' } })).toEqual(['bob']);
+    // Metric trees no metrics-less contact can match are read from contact_metrics alone; one that 0 passes is not.
+    const oneTimeLapsed: SegmentNode = { all: [{ type: 'order_count', op: 'equals', value: 1 }, { type: 'last_order', date: { olderThan: '90d' } }] };
+    expect(await members(oneTimeLapsed)).toEqual(['bob']);
+    expect(await members({ any: [{ type: 'total_spent', op: 'gte', value: 1000 }, { type: 'order_count', op: 'equals', value: 1 }] })).toEqual(['bob', 'dee']);
+    expect(selectSegmentContactIds(db, oneTimeLapsed, NOW).compile().sql).not.toMatch(/contacts/);
+    expect(selectSegmentContactIds(db, { type: 'order_count', op: 'lt', value: 2 }, NOW).compile().sql).toMatch(/contacts/);
     expect(await members({ type: 'first_order', date: { after: '2026-08-01T00:00:00Z', before: '2026-11-01T00:00:00Z' } })).toEqual(['ana']);
   });
 

@@ -58,6 +58,16 @@ export function selectSegmentContactIds(db: Db, node: SegmentNode, now: number, 
     if (candidates) q = q.where(sql<boolean>`ct.contact_id IN (${candidates})`);
     return q;
   }
+  if (metricsOnly(node)) {
+    // Likewise a tree of order-metric and RFM conditions that a contact without a metrics row
+    // always fails (the brief's high-CLV and one-time-buyer presets) is answered from
+    // contact_metrics alone (its contact_id is the key, ON DELETE CASCADE): PostgreSQL otherwise
+    // hash-joins all of contacts for it (2.6x the hand-written query in bench:segments).
+    const { where } = compileSegmentWhere(db.dialect, node, now);
+    let q = db.k.selectFrom('contactMetrics as m').select(sql<number>`m.contact_id`.as('id')).where(where);
+    if (candidates) q = q.where(sql<boolean>`m.contact_id IN (${candidates})`);
+    return q;
+  }
   const { where, usesMetrics } = compileSegmentWhere(db.dialect, node, now);
   let q = db.k.selectFrom('contacts as c').select('c.id').where(where);
   if (usesMetrics) q = q.leftJoin('contactMetrics as m', 'm.contactId', 'c.id');
@@ -154,6 +164,29 @@ function soleCartCondition(node: SegmentNode): CartCondition | undefined {
   if ('any' in node) return node.any.length === 1 ? soleCartCondition(node.any[0]!) : undefined;
   if ('not' in node) return undefined;
   return node.type === 'cart' ? node : undefined;
+}
+
+/**
+ * Whether the tree reads only contact_metrics (`m`), and no contact without a metrics row can match
+ * it: no `not`, no windowed aggregate (those read orders), no test that 0 passes.
+ */
+function metricsOnly(node: SegmentNode): boolean {
+  if ('all' in node) return node.all.every(metricsOnly);
+  if ('any' in node) return node.any.every(metricsOnly);
+  if ('not' in node) return false;
+  switch (node.type) {
+    case 'order_count':
+    case 'total_spent':
+    case 'average_order_value':
+      return !node.window && !passes(node, 0);
+    case 'first_order':
+    case 'last_order':
+    case 'rfm_group':
+    case 'rfm_score':
+      return true;
+    default:
+      return false;
+  }
 }
 
 /**
