@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { canUseNetns, startDnsSandbox } from '../../test/helpers/netns.ts';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { canonicalBodyRelaxed, dkimDnsValue, generateDkimKey, parseDkimKey, signMessage, withCrlf } from './dkim.ts';
+import { canonicalBodyRelaxed, dkimDnsValue, generateDkimKey, parseDkimKey, signMessage, signMessageAsync, withCrlf } from './dkim.ts';
 
 const rsa = await generateDkimKey('rsa-sha256');
 const ed = await generateDkimKey('ed25519-sha256');
@@ -31,6 +31,16 @@ async function message(extraHeaders: Record<string, string> = {}): Promise<Buffe
 }
 
 describe('DKIM signing', () => {
+  it('signs alike on the thread pool (RSA PKCS#1 v1.5 and Ed25519 are deterministic), into a buffer of its own', async () => {
+    const m = await message();
+    const now = Date.parse('2026-11-27T10:00:01Z');
+    const sync = signMessage(m, [rsaKey, edKey], now);
+    const pooled = await Promise.all(Array.from({ length: 8 }, () => signMessageAsync(m, [rsaKey, edKey], now)));
+    for (const p of pooled) expect(p.equals(sync)).toBe(true);
+    expect(pooled[0]!.byteOffset === 0 && pooled[0]!.byteLength === pooled[0]!.buffer.byteLength).toBe(true);
+    expect(await signMessageAsync(m, [], now)).toBe(m);
+  });
+
   it('produces RSA-2048 and Ed25519 signatures that mailauth verifies', async () => {
     const signed = signMessage(await message(), [rsaKey, edKey], Date.parse('2026-11-27T10:00:01Z'));
     const result = await dkimVerify(signed, { resolver, curTime: new Date('2026-11-27T10:00:02Z') });

@@ -79,26 +79,60 @@ function ed25519Raw(pub: KeyObject): string {
  */
 export function signMessage(input: Buffer, keys: readonly DkimKey[], now: number): Buffer {
   if (keys.length === 0) return input;
+  const p = prepareSignatures(input, keys, now);
+  return signedMessage(p, p.items.map((it) => (it.key.algorithm === 'rsa-sha256' ? sign('sha256', it.data, it.key.privateKey) : sign(null, sha256(it.data), it.key.privateKey))));
+}
+
+/**
+ * signMessage with each RSA signature (~0.35 ms of CPU) made on libuv's thread pool, for a caller
+ * on an event loop that must keep answering meanwhile (the delivery worker building messages
+ * itself when it runs without build threads). Build threads sign synchronously.
+ */
+export async function signMessageAsync(input: Buffer, keys: readonly DkimKey[], now: number): Promise<Buffer> {
+  if (keys.length === 0) return input;
+  const p = prepareSignatures(input, keys, now);
+  const signatures = await Promise.all(
+    p.items.map((it) =>
+      it.key.algorithm === 'rsa-sha256'
+        ? new Promise<Buffer>((resolve, reject) => sign('sha256', it.data, it.key.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))))
+        : sign(null, sha256(it.data), it.key.privateKey),
+    ),
+  );
+  return signedMessage(p, signatures);
+}
+
+interface PreparedSignatures {
+  raw: Buffer;
+  /** Per key: the DKIM-Signature header up to `b=`, and the data its signature covers. */
+  items: { key: DkimKey; unsigned: string; data: Buffer }[];
+}
+
+function prepareSignatures(input: Buffer, keys: readonly DkimKey[], now: number): PreparedSignatures {
   const raw = withCrlf(input);
   const split = raw.indexOf('\r\n\r\n');
   const headerText = (split < 0 ? raw : raw.subarray(0, split)).toString('binary');
   const body = split < 0 ? Buffer.alloc(0) : raw.subarray(split + 4);
-  const bh = createHash('sha256').update(canonicalBodyRelaxed(body)).digest('base64');
+  const bh = sha256(canonicalBodyRelaxed(body)).toString('base64');
   const fields = parseHeaderFields(headerText);
   const { signedNames, canonical } = selectHeaders(fields);
   const t = Math.floor(now / 1000);
-  const out: string[] = [];
-  for (const key of keys) {
+  const items = keys.map((key) => {
     const unsigned = foldTags([`v=1`, `a=${key.algorithm}`, `c=relaxed/relaxed`, `d=${key.domain}`, `s=${key.selector}`, `t=${t}`, `h=${signedNames.join(':')}`, `bh=${bh}`, `b=`]);
-    const data = canonical + canonicalHeaderRelaxed('DKIM-Signature', unsigned);
-    const signature =
-      key.algorithm === 'rsa-sha256'
-        ? sign('sha256', Buffer.from(data, 'binary'), key.privateKey)
-        : sign(null, createHash('sha256').update(Buffer.from(data, 'binary')).digest(), key.privateKey);
-    out.push(`DKIM-Signature: ${unsigned}${foldBase64(signature.toString('base64'))}\r\n`);
-  }
-  return Buffer.concat([Buffer.from(out.join(''), 'binary'), raw]);
+    return { key, unsigned, data: Buffer.from(canonical + canonicalHeaderRelaxed('DKIM-Signature', unsigned), 'binary') };
+  });
+  return { raw, items };
 }
+
+/** The signature headers, then the message: one new buffer of exactly its size (a build thread hands its memory over whole). */
+function signedMessage(p: PreparedSignatures, signatures: readonly Buffer[]): Buffer {
+  const head = p.items.map((it, i) => `DKIM-Signature: ${it.unsigned}${foldBase64(signatures[i]!.toString('base64'))}\r\n`).join('');
+  const out = Buffer.allocUnsafeSlow(head.length + p.raw.length);
+  out.write(head, 0, 'latin1');
+  p.raw.copy(out, head.length);
+  return out;
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
 
 /**
  * The message with every bare LF made CRLF; the same Buffer when there is none. MailComposer's
@@ -190,5 +224,7 @@ function foldTags(tags: string[]): string {
 
 // The b= value can be folded anywhere: verifiers remove all whitespace from it.
 function foldBase64(b64: string): string {
-  return b64.replace(/(.{72})/g, '$1\r\n\t').replace(/\r\n\t$/, '');
+  let out = b64.slice(0, 72);
+  for (let i = 72; i < b64.length; i += 72) out += `\r\n\t${b64.slice(i, i + 72)}`;
+  return out;
 }

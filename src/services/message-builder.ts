@@ -48,7 +48,7 @@ export interface BuiltMessage {
 export class BuildThreadError extends Error {}
 
 /** Signs a message for its From domain with every active key of that domain (or returns it as is). */
-export type Signer = (raw: Buffer, fromDomain: string) => Buffer;
+export type Signer = (raw: Buffer, fromDomain: string) => Buffer | Promise<Buffer>;
 
 export interface BuildEngine {
   liquid: Liquid;
@@ -87,6 +87,6 @@ export function createMessageBuilder(engine: BuildEngine): (job: BuildJob) => Pr
       parts.html = '';
       parts.text = '';
     }
-    return { raw: engine.sign(mime, fromDomain), parts, envelope };
+    return { raw: await engine.sign(mime, fromDomain), parts, envelope };
   };
 }

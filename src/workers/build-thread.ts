@@ -41,7 +41,9 @@ port.on('message', (m: ToBuildThread) => {
   now = job.now;
   build(job).then(
     (built) => {
-      const raw = built.raw.buffer.slice(built.raw.byteOffset, built.raw.byteOffset + built.raw.byteLength) as ArrayBuffer;
+      // A signed message owns its memory (dkim.ts), which is handed over as is; otherwise copied out.
+      const r = built.raw;
+      const raw = (r.byteOffset === 0 && r.byteLength === r.buffer.byteLength ? r.buffer : r.buffer.slice(r.byteOffset, r.byteOffset + r.byteLength)) as ArrayBuffer;
       const reply: FromBuildThread = { t: 'built', id: m.id, raw, parts: built.parts, envelope: built.envelope };
       port.postMessage(reply, [raw]);
     },

@@ -38,7 +38,7 @@ describe.each(DIALECTS)('chapar dkim on %s', (dialect) => {
     // The keys sign through the signer the delivery engine loads from the same database.
     const zoneRecords: Record<string, string> = { 'chapar2026._domainkey.shop.example': value, 'ed2026._domainkey.shop.example': /^  value: (.+)$/m.exec(ed.stdout)![1]! };
     const signer = await loadDkimSigner(cli.db, createKeyring(SECRET), systemClock);
-    const signed = signer.sign(Buffer.from('From: a@shop.example\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nHello\r\n'), 'shop.example');
+    const signed = await signer.sign(Buffer.from('From: a@shop.example\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nHello\r\n'), 'shop.example');
     const resolver = async (name: string) => (zoneRecords[name] ? [[zoneRecords[name]!]] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })));
     expect((await dkimVerify(signed, { resolver })).results.map((r) => r.status.result)).toEqual(['pass', 'pass']);
   });

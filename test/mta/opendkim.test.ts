@@ -55,7 +55,7 @@ describe('a composed message signed with both keys, verified by opendkim-testmsg
     // test clock's fixed date may lie ahead of this machine's.
     t.clock.set(Date.now());
     unsigned = raw;
-    signed = signer.sign(raw, from);
+    signed = await signer.sign(raw, from);
   });
   afterAll(async () => t?.close());
 
@@ -119,7 +119,7 @@ describe('a composed message signed with both keys, verified by opendkim-testmsg
 
   it.skipIf(!ready)('opendkim-testmsg refuses a signature dated in its future (the sending host needs a set clock)', async () => {
     t.clock.set(Date.now() + 2 * 3600_000);
-    const ahead = signer.sign(unsigned, 'kaveh.example');
+    const ahead = await signer.sign(unsigned, 'kaveh.example');
     t.clock.set(Date.now());
     const r = await opendkim(ahead, records);
     expect(r.status).not.toBe(0);
