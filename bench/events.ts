@@ -1,13 +1,13 @@
-// npm run bench:events [-- --duration S] [--connections N] [--contacts N] [--rounds N] [--profile]
+// npm run bench:events [-- --duration S] [--connections N] [--contacts N] [--rounds N] [--profile] [--client autocannon|wrk] [--only words]
 // The feedback endpoints under load from autocannon on loopback, beside a baseline measured in the
 // same run: a bare Fastify route returning 200 (bench/events-baseline.ts), each server in its own
 // process. Measures requests/s and latency of the click redirect (/c), the open pixel (/o), a
 // signed Mailgun webhook (one event a request, as Mailgun posts) and a signed SendGrid webhook
 // carrying 100 events a request; then stops Chapar cleanly and counts the events it stored
 // against the responses autocannon received: none may be lost.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -29,8 +29,12 @@ const ROUNDS = argOf('--rounds', 2);
 const MAILGUN_PER_ROUND = argOf('--mailgun', 5000);
 const SENDGRID_PER_ROUND = argOf('--sendgrid', 50);
 const ROOT = join(import.meta.dirname, '..');
+// --client wrk: the GET scenarios (baseline, /health, click, pixel) from wrk instead of autocannon; webhooks stay on autocannon.
+const CLIENT = process.argv.includes('--client') ? process.argv[process.argv.indexOf('--client') + 1] : 'autocannon';
 
 interface Run {
+  /** Server CPU per answered request, µs: its busiest thread, and its other threads (tracking writer, …). */
+  cpu?: { main: number; others: number };
   sent: number;
   rps: number;
   p50: number;
@@ -80,8 +84,40 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/**
+ * One run of `wrk` (C, from Debian's package) over a scenario's prebuilt GET requests, in turn (a
+ * Lua script holds them): the client takes far less of the two shared cores than autocannon, so
+ * more of the measurement is the server. wrk does not count requests sent but unanswered when the
+ * run ends; at most one is in flight per connection.
+ */
+function loadWithWrk(s: Scenario, seconds: number): Run {
+  const reqs = s.requests!;
+  const lua = join(dir, 'requests.lua');
+  const q = (x: string) => JSON.stringify(x);
+  writeFileSync(
+    lua,
+    // Formatted in init(): wrk knows the Host header only once the thread starts.
+    `local reqs = {}\nlocal i = 0\nfunction init(args)\n  reqs = {\n${reqs.map((r) => `    wrk.format("GET", ${q(r.path)}, { ${Object.entries(r.headers ?? {}).map(([k, v]) => `[${q(k)}] = ${q(v)}`).join(', ')} }),`).join('\n')}\n  }\nend\n` +
+      `function request()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n`,
+  );
+  const r = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', lua, s.url], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr || r.error}`);
+  const out = r.stdout;
+  const ms = (label: string) => {
+    const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const total = Number(/(\d+) requests in/.exec(out)![1]);
+  const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = bad + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { sent: total + CONNECTIONS, rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]), p50: ms('50%'), p99: ms('99%'), ok: total - bad, errors };
+}
+
 /** One autocannon run; `next` gives each request its path, headers and body, so every hit is distinct. */
 async function load(s: Scenario, seconds: number, amount?: number): Promise<Run> {
+  if (CLIENT === 'wrk' && s.requests) return loadWithWrk(s, seconds);
   const r = await autocannon({
     url: s.url,
     connections: amount ? Math.min(CONNECTIONS, amount) : CONNECTIONS,
@@ -93,13 +129,43 @@ async function load(s: Scenario, seconds: number, amount?: number): Promise<Run>
   return { sent: (r.requests as unknown as { sent: number }).sent, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok, errors: r.errors + r.timeouts + r.non2xx - x['3xx']! };
 }
 
+/** CPU time (ms, user + system) of each thread of a process so far, from /proc (Linux); empty elsewhere. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const tick = 1000 / 100; // USER_HZ
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(`${tid} ${name}`, (Number(f[11]) + Number(f[12])) * tick);
+    }
+  } catch {
+    // not Linux, or the process ended
+  }
+  return out;
+}
+
+/** Server CPU between two readings, split into the busiest thread and all others (ms). */
+function cpuBetween(before: Map<string, number>, after: Map<string, number>): { main: number; others: number } {
+  const deltas = [...after].map(([k, v]) => v - (before.get(k) ?? 0)).sort((a, b) => b - a);
+  return { main: deltas[0] ?? 0, others: deltas.slice(1).reduce((a, b) => a + b, 0) };
+}
+
+/** The server's CPU per request (median of the rounds), when /proc could be read. */
+function cpuNote(rs: Run[]): string {
+  const cs = rs.map((r) => r.cpu).filter((c): c is { main: number; others: number } => c !== undefined);
+  if (cs.length === 0) return '';
+  return `  server CPU ${median(cs.map((c) => c.main)).toFixed(0)} µs/req on its main thread + ${median(cs.map((c) => c.others)).toFixed(0)} on others`;
+}
+
 const busy = (p: { totalMs: number; selfByArea: { name: string; ms: number }[] }) => p.totalMs - (p.selfByArea.find((a) => a.name === '(idle)')?.ms ?? 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
 const info = describeMachine();
 console.log(`bench:events  ${info.date}  node ${info.node}  ${info.cpuModel} × ${info.cores}  sqlite ${info.sqlite}  git ${info.git}  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log(`${CONNECTIONS} connections, ${DURATION} s per timed run, ${ROUNDS} rounds (median shown), ${CONTACTS} contacts with one sent message each; LOG_LEVEL=info\n`);
+console.log(`${CONNECTIONS} connections from ${CLIENT} (webhooks: autocannon), ${DURATION} s per timed run, ${ROUNDS} rounds (median shown), ${CONTACTS} contacts with one sent message each; LOG_LEVEL=info\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'chapar-bench-events-'));
 const children: ChildProcess[] = [];
@@ -163,7 +229,11 @@ try {
   // Rounds take turns, so drifting load on this shared machine slows every variant alike.
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of scenarios) {
+      const pid = s.url === baseline.url ? baseline.child.pid! : chapar.child.pid!;
+      const before = threadCpuMs(pid);
       const r = await load(s, DURATION, s.amount);
+      const used = cpuBetween(before, threadCpuMs(pid));
+      if (r.ok > 0) r.cpu = { main: (used.main * 1000) / r.ok, others: (used.others * 1000) / r.ok };
       runs.set(s.label, [...(runs.get(s.label) ?? []), r]);
       tally(s, r);
     }
@@ -177,13 +247,15 @@ try {
     const rps = median(rs.map((r) => r.rps));
     const perReq = s.counts?.perRequest ?? 1;
     const evs = perReq > 1 ? `  (${fmt(rps * perReq)} events/s)` : '';
-    console.log(`${s.label.padEnd(36)} ${fmt(rps).padStart(7)} req/s  p50 ${median(rs.map((r) => r.p50)).toFixed(1).padStart(6)} ms  p99 ${median(rs.map((r) => r.p99)).toFixed(1).padStart(6)} ms  ${((rps / base) * 100).toFixed(0).padStart(4)}% of baseline  errors ${rs.reduce((n, r) => n + r.errors, 0)}${evs}`);
+    console.log(`${s.label.padEnd(36)} ${fmt(rps).padStart(7)} req/s  p50 ${median(rs.map((r) => r.p50)).toFixed(1).padStart(6)} ms  p99 ${median(rs.map((r) => r.p99)).toFixed(1).padStart(6)} ms  ${((rps / base) * 100).toFixed(0).padStart(4)}% of baseline  errors ${rs.reduce((n, r) => n + r.errors, 0)}${evs}${cpuNote(rs)}`);
   }
 
   if (profileDir) {
     const { summariseCpuProfile } = await import('./cpuprofile-summary.ts');
-    // One profile per thread; the main thread is the busy one (the others are tsx's loader and build threads).
-    const p = readdirSync(profileDir).map((f) => summariseCpuProfile(join(profileDir, f), ROOT)).sort((a, b) => busy(b) - busy(a))[0]!;
+    // One profile per thread; the main thread is the busy one (the others are tsx's loader, the tracking writer and build threads).
+    const all = readdirSync(profileDir).map((f) => summariseCpuProfile(join(profileDir, f), ROOT)).sort((a, b) => busy(b) - busy(a));
+    console.log(`\nserver threads, busy ms of the whole run: ${all.map((x) => fmt(busy(x))).join(', ')}`);
+    const p = all[0]!;
     const show = (title: string, xs: { name: string; share: number }[]) => console.log(`\n${title}\n${xs.slice(0, 25).map((x) => `  ${(x.share * 100).toFixed(1).padStart(5)}%  ${x.name}`).join('\n')}`);
     show('server CPU by area (self time)', p.selfByArea);
     show('server CPU by function (self time)', p.selfByFunction);
