@@ -7,6 +7,7 @@ import { delivery } from './migrations/2026-11-27-003-delivery.ts';
 import { dkimKeys } from './migrations/2026-11-27-004-dkim-keys.ts';
 import { feedback } from './migrations/2026-11-27-005-feedback.ts';
 import { store } from './migrations/2026-11-27-006-store.ts';
+import { contactsByStoreId } from './migrations/2026-11-27-007-contacts-by-store-id.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -17,11 +18,21 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026-11-27-004-dkim-keys': dkimKeys(dialect),
     '2026-11-27-005-feedback': feedback(dialect),
     '2026-11-27-006-store': store(dialect),
+    '2026-11-27-007-contacts-by-store-id': contactsByStoreId(dialect),
   };
 }
 
 /** Applies every pending migration; returns the names applied. Throws with the failing name on error. */
 export async function migrateToLatest(db: Database): Promise<string[]> {
+  return migrate(db, (m) => m.migrateToLatest());
+}
+
+/** Applies the pending migrations up to and including `name` (an upgrade test starts from an older schema). */
+export async function migrateUpTo(db: Database, name: string): Promise<string[]> {
+  return migrate(db, (m) => m.migrateTo(name));
+}
+
+async function migrate(db: Database, run: (m: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
   // Kysely looks for its bookkeeping tables in every schema; name ours, or a second installation
   // (or test) in another schema of the same database would be mistaken for this one.
   const schema = db.dialect === 'postgres' ? (await sql<{ s: string }>`SELECT current_schema() AS s`.execute(db.k)).rows[0]?.s : undefined;
@@ -30,7 +41,7 @@ export async function migrateToLatest(db: Database): Promise<string[]> {
     provider: { getMigrations: async () => migrations(db.dialect) },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  const result: MigrationResultSet = await run(migrator);
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? String(result.error)}`);

@@ -7,9 +7,9 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 export interface ContactsTable {
   id: Generated<number>;
-  email: string;
-  emailKey: string;
-  emailDomain: string;
+  email: string | null;
+  emailKey: string | null;
+  emailDomain: string | null;
   firstName: string | null;
   lastName: string | null;
   locale: string | null;

@@ -4,7 +4,8 @@ import { normalizeEmail } from './emails.ts';
 /** A stored contact as every layer above the database sees it. */
 export interface Contact {
   id: number;
-  email: string;
+  /** Null for a customer known so far only by a store id (created from store data); such a contact is never mailed. */
+  email: string | null;
   firstName: string | null;
   lastName: string | null;
   locale: string | null;
@@ -16,6 +17,15 @@ export interface Contact {
   attributes: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * A contact's address where the path that reached the contact guarantees one (a signup form, a
+ * signed link in an email): a contact known only by a store id is never mailed, so never has links.
+ */
+export function addressOf(c: Pick<Contact, 'id' | 'email'>): string {
+  if (c.email === null) throw new Error(`contact ${c.id} has no email address`);
+  return c.email;
 }
 
 /** The optional, nullable profile fields a caller may set. */

@@ -31,7 +31,7 @@ const validateBulkRow = bodyAjv.compile(CreateContact);
 
 const ContactJson = Type.Object({
   id: Type.Integer(),
-  email: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()], { description: 'null for a customer known so far only by a store id (from store data); never mailed until an address arrives' }),
   firstName: Nullable(Type.String()),
   lastName: Nullable(Type.String()),
   locale: Nullable(Type.String()),

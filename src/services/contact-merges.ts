@@ -12,8 +12,9 @@ export interface ContactMerge {
 
 /**
  * Merges two contacts that turned out to be one person (a store's customer id on one, their
- * address on the other), inside the caller's transaction. The older contact stays: it keeps its
- * address and profile, fills its empty fields from the other, and takes over the other's orders,
+ * address on the other), inside the caller's transaction. The contact with an address stays when
+ * only one has one (links in mail sent to it keep working), else the older: it keeps its address
+ * and profile, fills its empty fields from the other, and takes over the other's orders,
  * carts, events, messages and consent-log entries (re-pointed, never deleted: the log is
  * append-only), the external ids of sources it has none for, and each topic status newer than its
  * own. The other contact is then deleted, and a `contact_merged` event records it.
@@ -21,7 +22,8 @@ export interface ContactMerge {
 export async function mergeContacts(tx: Db, a: number, b: number, now: number): Promise<ContactMerge> {
   const [ca, cb] = [await selectContact(tx, a), await selectContact(tx, b)];
   if (!ca || !cb) throw new Error(`cannot merge contacts ${a} and ${b}: one does not exist`);
-  const [keep, drop] = ca.createdAt < cb.createdAt || (ca.createdAt === cb.createdAt && ca.id < cb.id) ? [ca, cb] : [cb, ca];
+  const aFirst = (ca.email === null) !== (cb.email === null) ? ca.email !== null : ca.createdAt < cb.createdAt || (ca.createdAt === cb.createdAt && ca.id < cb.id);
+  const [keep, drop] = aFirst ? [ca, cb] : [cb, ca];
   for (const table of FOLLOWING_TABLES) await reassignContactRows(tx, table, drop.id, keep.id);
   await moveExternalIds(tx, drop.id, keep.id);
   await moveNewerSubscriptions(tx, drop.id, keep.id);

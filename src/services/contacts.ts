@@ -141,7 +141,7 @@ export async function bulkUpsertContacts(
 }
 
 /** Stores one contact's external ids and topic statuses (with the consent log), inside the caller's transaction. */
-async function writeIdsAndTopics(tx: Db, id: number, email: string, externalIds: Record<string, string> | undefined, w: ContactWrite, topics: ReadonlyMap<string, Topic>, now: number): Promise<void> {
+async function writeIdsAndTopics(tx: Db, id: number, email: string | null, externalIds: Record<string, string> | undefined, w: ContactWrite, topics: ReadonlyMap<string, Topic>, now: number): Promise<void> {
   await upsertExternalIds(tx, Object.entries(externalIds ?? {}).map(([source, externalId]) => ({ contactId: id, source, externalId })));
   const evidence = evidenceOf(w);
   await applySubscriptionChanges(tx, Object.entries(w.topics ?? {}).map(([key, status]) => ({ contactId: id, email, topic: topics.get(key)!, status, evidence })), now);

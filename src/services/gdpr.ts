@@ -15,8 +15,8 @@ import { suppressionHash } from './suppressions.ts';
 export async function exportContactData(ctx: ServiceContext, id: number): Promise<Record<string, unknown>> {
   const contact = await selectContact(ctx.db, id);
   if (!contact) throw new AppError('not_found', `contact ${id} does not exist`);
-  const key = normalizeEmail(contact.email);
-  const hash = key.ok ? suppressionHash(ctx.keyring, key.value.key) : undefined;
+  const key = contact.email === null ? null : normalizeEmail(contact.email);
+  const hash = key?.ok ? suppressionHash(ctx.keyring, key.value.key) : undefined;
   return {
     format: 'chapar.contact-export/1',
     exportedAt: new Date(ctx.clock.now()).toISOString(),
@@ -40,6 +40,13 @@ export async function eraseContact(ctx: ServiceContext, id: number): Promise<{ e
   return inTransaction(ctx.db, async (tx) => {
     const contact = await selectContact(tx, id);
     if (!contact) throw new AppError('not_found', `contact ${id} does not exist`);
+    if (contact.email === null) {
+      // Known only by a store id: no address to keep on the suppression list.
+      const anonymised = await anonymiseConsentRecords(tx, id, 'no-address');
+      await deleteContact(tx, id);
+      ctx.logger.info({ contactId: id }, 'contact erased');
+      return { erased: true as const, consentRecordsAnonymised: anonymised };
+    }
     const key = normalizeEmail(contact.email);
     const hash = suppressionHash(ctx.keyring, key.ok ? key.value.key : contact.email.toLowerCase());
     const anonymised = await anonymiseConsentRecords(tx, id, hash);

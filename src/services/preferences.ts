@@ -4,7 +4,7 @@ import { insertEvent } from '../db/queries/events.ts';
 import { deleteSuppressionByReason, insertSuppression, selectSuppressionReasons } from '../db/queries/suppressions.ts';
 import { selectTopicByKey, selectTopics } from '../db/queries/topics.ts';
 import type { SubscriptionStatus, Topic } from '../domain/consent.ts';
-import type { Contact } from '../domain/contacts.ts';
+import { addressOf, type Contact } from '../domain/contacts.ts';
 import { normalizeEmail } from '../domain/emails.ts';
 import type { LinkSubject } from '../templates/tracking-urls.ts';
 import type { ServiceContext } from './context.ts';
@@ -87,6 +87,7 @@ export async function savePreferences(ctx: ServiceContext, contact: Contact, sub
 }
 
 function hashOf(ctx: ServiceContext, contact: Contact): string {
-  const n = normalizeEmail(contact.email);
-  return suppressionHash(ctx.keyring, n.ok ? n.value.key : contact.email.toLowerCase());
+  const email = addressOf(contact);
+  const n = normalizeEmail(email);
+  return suppressionHash(ctx.keyring, n.ok ? n.value.key : email.toLowerCase());
 }

@@ -7,8 +7,7 @@ import { deleteSuppressionByReason, selectSuppressionReasons } from '../db/queri
 import { selectTemplate } from '../db/queries/templates.ts';
 import { selectTopics } from '../db/queries/topics.ts';
 import type { ConsentEvidence, ConsentSource, Topic } from '../domain/consent.ts';
-import type { Contact } from '../domain/contacts.ts';
-import { validateContactInput } from '../domain/contacts.ts';
+import { addressOf, validateContactInput, type Contact } from '../domain/contacts.ts';
 import { normalizeEmail, type NormalizedEmail } from '../domain/emails.ts';
 import { decideSendPermission, type SuppressionReason } from '../domain/suppressions.ts';
 import { AppError, type ErrorDetail } from '../lib/errors.ts';
@@ -182,7 +181,7 @@ async function recordSignup(ctx: ServiceContext, tx: Db, s: CheckedSignup, topic
     {
       idempotencyKey: `optin:${contact.id}:${now}`,
       source: 'tx',
-      to: contact.email,
+      to: addressOf(contact),
       contactId: contact.id,
       templateKey: SIGNUP_TEMPLATE,
       // One-word keys: on PostgreSQL the camel-case plugin renames snake_case keys inside JSON
@@ -218,7 +217,7 @@ export async function checkSignupLink(ctx: ServiceContext, token: string, db: Db
   const parsed = parseSignupToken(token);
   if (!parsed) return { status: 'invalid' };
   const contact = await selectContact(db, parsed.contactId);
-  const addr = contact ? normalizeEmail(contact.email) : undefined;
+  const addr = contact?.email ? normalizeEmail(contact.email) : undefined;
   if (!contact || !addr?.ok || !verifySignupToken(ctx.keyring, parsed, addr.value.key)) return { status: 'invalid' };
   if (ctx.clock.now() > parsed.expiresAt) return { status: 'expired', contact };
   const statuses = await topicStatuses(db, contact.id);
@@ -245,7 +244,7 @@ export async function confirmSignup(ctx: ServiceContext, token: string, who: Req
       pending.map((topic) => ({ contactId: contact.id, email: contact.email, topic, status: 'subscribed' as const, evidence: { source: 'double_opt_in' as const, ip: who.ip, userAgent: who.userAgent, ...agreed.get(topic.id) } })),
       now,
     );
-    const addr = normalizeEmail(contact.email);
+    const addr = normalizeEmail(addressOf(contact));
     if (addr.ok) await deleteSuppressionByReason(tx, suppressionHash(ctx.keyring, addr.value.key), 'unsubscribe_all');
     await insertEvent(tx, { type: 'signup_confirmed', contactId: contact.id, messageRef: null, properties: { topics: pending.map((t) => t.key) }, ip: who.ip, userAgent: who.userAgent, occurredAt: now });
     return { status: 'confirmed', contact, topics: pending };

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.ts';
 import { selectContact, updateContact, upsertExternalIds } from '../db/queries/contacts.ts';
-import { insertContactIfAbsent, selectContactIdByEmailKey, selectExternalIdOwner } from '../db/queries/store-contacts.ts';
+import { insertContactIfAbsent, insertContactWithoutAddress, selectContactIdByEmailKey, selectExternalIdOwner } from '../db/queries/store-contacts.ts';
 import { PROFILE_FIELDS, type ContactDraft } from '../domain/contacts.ts';
 import type { CheckedCustomer } from '../domain/store-checks.ts';
 import { mergeContacts, type ContactMerge } from './contact-merges.ts';
@@ -12,7 +12,7 @@ export type ProfileMode =
   /** An order, cart or event (a snapshot, maybe old): only empty fields are filled; the address is never changed. */
   | 'fill';
 
-/** The contact a customer resolved to (null: no address and an unknown external id), and what happened on the way. */
+/** The contact a customer resolved to (null: neither an address nor an external id), and what happened on the way. */
 export interface ResolvedContact {
   contactId: number | null;
   created: boolean;
@@ -21,9 +21,11 @@ export interface ResolvedContact {
 
 /**
  * Finds the customer's contact by address and by (source, external id), inside the caller's
- * transaction: creates it on first sight (an address is needed: contacts are people Chapar can
- * write to), links the external id, and merges two contacts when the address and the external id
- * name different ones. Then writes the profile as `mode` says.
+ * transaction: creates it on first sight (by address, or by external id alone: such a contact has
+ * no address and is never mailed until one arrives, but its orders, carts and events count from
+ * the start), links the external id, takes an address for a contact that has none, and merges two
+ * contacts when the address and the external id name different ones. Then writes the profile as
+ * `mode` says.
  */
 export async function resolveStoreContact(tx: Db, c: CheckedCustomer, mode: ProfileMode, now: number): Promise<ResolvedContact> {
   const byEmail = c.email ? await selectContactIdByEmailKey(tx, c.email.key) : undefined;
@@ -38,11 +40,17 @@ export async function resolveStoreContact(tx: Db, c: CheckedCustomer, mode: Prof
     if (mode === 'overwrite' && c.email) await updateContact(tx, contactId, { email: c.email.email, emailKey: c.email.key, emailDomain: c.email.domain }, now);
   } else if (byEmail !== undefined || byExt !== undefined) {
     contactId = (byEmail ?? byExt)!;
-    if (byEmail === undefined && c.email && mode === 'overwrite') await updateContact(tx, contactId, { email: c.email.email, emailKey: c.email.key, emailDomain: c.email.domain }, now);
+    // A customer record's address replaces the stored one; any source's fills a missing one.
+    if (byEmail === undefined && c.email && (mode === 'overwrite' || (await selectContact(tx, contactId))?.email === null)) {
+      await updateContact(tx, contactId, { email: c.email.email, emailKey: c.email.key, emailDomain: c.email.domain }, now);
+    }
   } else if (c.email) {
     const id = await insertContactIfAbsent(tx, { email: c.email.email, emailKey: c.email.key, emailDomain: c.email.domain }, now);
     created = id !== undefined;
     contactId = id ?? (await selectContactIdByEmailKey(tx, c.email.key))!;
+  } else if (c.externalId) {
+    contactId = await insertContactWithoutAddress(tx, now);
+    created = true;
   } else {
     return { contactId: null, created: false, merged: null };
   }

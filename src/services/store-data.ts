@@ -39,7 +39,7 @@ export interface StoreBatchResult<S> {
 /** What happened to one customer. */
 export interface StoredCustomer {
   index: number;
-  /** null: the customer had no address and an external id Chapar does not know, so no contact could be made. */
+  /** The customer's contact (a customer known only by an externalId gets one without an address). */
   contactId: number | null;
   created: boolean;
   /** Set when this customer joined two contacts: the id of the one merged away (and deleted). */
@@ -66,7 +66,7 @@ export interface MarkAbandonedCartsResult {
   abandoned: { cartId: number; contactId: number | null; source: string; externalId: string; value: number; currency: string | null }[];
 }
 
-const NO_CONTACT = (noun: string) => `matches no contact (no email, and no externalId a contact has): the ${noun} is stored without one`;
+const NO_CONTACT = (noun: string) => `names no customer (neither an email nor an externalId): the ${noun} is stored without a contact`;
 
 /** Checks every input; returns the good ones with their index, and the rejections. */
 function checkAll<I, T>(inputs: readonly I[], noun: string, check: (input: I, path: string) => StoreCheck<T>) {
@@ -101,7 +101,6 @@ export async function recordCustomers(ctx: ServiceContext, inputs: readonly Cust
     const merged = new Set<number>();
     for (const { index, value } of good) {
       const r = await resolveStoreContact(tx, value, 'overwrite', now);
-      if (r.contactId === null) warnings.push({ index, field: `customers[${index}]`, message: 'has no email and an externalId no contact has: nothing stored (contacts need an address)' });
       if (r.merged) merged.add(r.merged.into);
       stored.push({ index, contactId: r.contactId, created: r.created, mergedFrom: r.merged?.from ?? null });
     }

@@ -7,7 +7,8 @@ import type { NewConsentRow } from '../db/tables.ts';
 /** One requested change of a contact's status on a topic, with the evidence for it. */
 export interface SubscriptionChange {
   contactId: number;
-  email: string;
+  /** The address the consent was given for (null for a contact known only by a store id). */
+  email: string | null;
   topic: Topic;
   status: SubscriptionStatus;
   evidence: ConsentEvidence;

@@ -124,7 +124,8 @@ export function templateSettingsOf(t: StoredTemplate, store: { utm: Utm | null }
 export function recipientFor(c: Contact, store: { defaultLocale: string; defaultCurrency: string; defaultTimezone: string }, metrics?: TemplateMetrics): Recipient {
   return {
     contactId: c.id,
-    email: c.email,
+    // A contact known only by a store id has no address; callers address the message themselves.
+    email: c.email ?? '',
     contact: { id: c.id, email: c.email, first_name: c.firstName, last_name: c.lastName, locale: c.locale, timezone: c.timezone, currency: c.currency, phone: c.phone, attributes: c.attributes, ...(metrics ? { metrics } : {}) },
     format: { locale: c.locale ?? store.defaultLocale, currency: c.currency ?? store.defaultCurrency, timezone: c.timezone ?? store.defaultTimezone },
   };
@@ -149,6 +150,9 @@ export async function renderTemplate(ctx: ServiceContext, key: string, req: Rend
   if (req.contactId !== undefined) {
     contact = await selectContact(ctx.db, req.contactId);
     if (!contact) throw new AppError('not_found', `contact ${req.contactId} does not exist`, [{ field: 'contactId', message: 'no such contact' }]);
+    if (contact.email === null && req.to === undefined) {
+      throw new AppError('validation_failed', `contact ${req.contactId} has no email address yet (it is known only by a store customer id), so mail cannot be made for it; a test send to another address can still use its data`, [{ field: 'contactId', message: 'has no email address' }]);
+    }
   }
   const locale = pickVariantLocale(template.variants.map((v) => v.locale), req.locale ?? contact?.locale ?? null, store.defaultLocale, template.defaultLocale);
   const variant = template.variants.find((v) => v.locale === locale)!;

@@ -17,7 +17,7 @@ const fixture = (name: string) => join(FIXTURES, name);
 
 async function contactByEmail(db: Db, email: string): Promise<Contact | undefined> {
   const key = email.toLowerCase();
-  return (await selectContacts(db, { emailPrefix: key, limit: 5 })).find((c) => c.email.toLowerCase() === key);
+  return (await selectContacts(db, { emailPrefix: key, limit: 5 })).find((c) => c.email?.toLowerCase() === key);
 }
 
 async function countContacts(db: Db, domain: string): Promise<number> {

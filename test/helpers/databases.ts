@@ -15,13 +15,15 @@ export interface TestDatabase extends Database {
 
 /**
  * A fresh, migrated database: an in-memory SQLite, or a new schema in the PostgreSQL named by
- * CHAPAR_TEST_PG that is dropped again on close. Pass `file` to get an SQLite file instead.
+ * CHAPAR_TEST_PG that is dropped again on close. Pass `file` to get an SQLite file instead, and
+ * `migrate` to stop at an older schema.
  */
-export async function openTestDatabase(dialect: DialectName, opts: { file?: string } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(dialect: DialectName, opts: { file?: string; migrate?: (db: Database) => Promise<unknown> } = {}): Promise<TestDatabase> {
+  const migrate = opts.migrate ?? migrateToLatest;
   if (dialect === 'sqlite') {
     const url = opts.file ?? ':memory:';
     const db = openDatabase({ url });
-    await migrateToLatest(db);
+    await migrate(db);
     return { ...db, url };
   }
   const url = process.env.CHAPAR_TEST_PG!;
@@ -38,7 +40,7 @@ export async function openTestDatabase(dialect: DialectName, opts: { file?: stri
     await c.end();
   };
   try {
-    await migrateToLatest(db);
+    await migrate(db);
   } catch (err) {
     await db.close();
     await dropSchema();

@@ -49,8 +49,10 @@ describe.each(DIALECTS)('store events and reads API on %s', (dialect) => {
     ]);
     const contact = await t.db.k.selectFrom('contacts').select(['id', 'email']).where('emailKey', '=', 'viewer@example.com').executeTakeFirstOrThrow();
     expect(r.json.events.filter((e: { contactId: number | null }) => e.contactId === contact.id).length).toBe(2);
-    // An external id nobody has and no address: stored without a contact.
-    expect(r.json.events.find((e: { index: number }) => e.index === 6).contactId).toBeNull();
+    // An external id nobody has and no address: a contact from now on, known by that id only.
+    const byId = r.json.events.find((e: { index: number }) => e.index === 6).contactId;
+    expect(byId).toEqual(expect.any(Number));
+    expect((await t.request({ method: 'GET', url: `/api/v1/contacts/${byId}` })).json).toEqual(expect.objectContaining({ email: null, externalIds: { api: 'cust-1' } }));
     expect(await count(sql`source = 'api' AND source_event_id = 'v-2' AND occurred_at = ${Date.parse('2026-11-26T05:30:00Z')}`)).toBe(1);
 
     const replay = await post(events.slice(0, 2));

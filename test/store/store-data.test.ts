@@ -160,7 +160,7 @@ describe.each(DIALECTS)('store data on %s', (dialect) => {
   it('a guest order without an address is stored without a contact, with a warning', async () => {
     const r = await recordOrders(ctx(), [order('guest-1', { customer: { source: 'woocommerce' }, items: [] })]);
     expect(r.stored[0]).toEqual(expect.objectContaining({ applied: true, contactId: null }));
-    expect(r.warnings).toEqual([{ index: 0, field: 'orders[0].customer', message: expect.stringContaining('stored without one') }]);
+    expect(r.warnings).toEqual([{ index: 0, field: 'orders[0].customer', message: expect.stringContaining('stored without a contact') }]);
   });
 
   it('never treats WooCommerce\'s guest customer id 0 as an identity', async () => {
@@ -187,11 +187,56 @@ describe.each(DIALECTS)('store data on %s', (dialect) => {
     expect((await t.request({ method: 'GET', url: `/api/v1/contacts/${b.json.id}` })).status).toBe(404);
   });
 
-  it('a customer without an address or a known id is reported, not stored', async () => {
-    const r = await recordCustomers(ctx(), [{ source: 'shopify', externalId: 'ghost' }, { source: 'shopify' }]);
-    expect(r.stored).toEqual([{ index: 0, contactId: null, created: false, mergedFrom: null }]);
-    expect(r.warnings[0]).toEqual(expect.objectContaining({ index: 0 }));
+  it('a customer known only by a store id is a contact without an address; one with neither is rejected', async () => {
+    const r = await recordCustomers(ctx(), [{ source: 'shopify', externalId: 'ghost', firstName: 'Gita' }, { source: 'shopify' }]);
+    expect(r.stored).toEqual([{ index: 0, contactId: expect.any(Number), created: true, mergedFrom: null }]);
+    expect(r.warnings).toEqual([]);
     expect(r.rejected).toEqual([{ index: 1, errors: [{ field: 'customers[1]', message: 'needs an email or an externalId' }] }]);
+    const c = await t.request({ method: 'GET', url: `/api/v1/contacts/${r.stored[0]!.contactId}` });
+    expect(c.json).toEqual(expect.objectContaining({ email: null, firstName: 'Gita', externalIds: { shopify: 'ghost' } }));
+    // Seen again by the same id: the same contact.
+    expect((await recordCustomers(ctx(), [{ source: 'shopify', externalId: 'ghost' }])).stored[0]).toEqual(expect.objectContaining({ contactId: r.stored[0]!.contactId, created: false }));
+    // Exported and erased like any contact; with no address, nothing goes on the suppression list.
+    const exported = await t.request({ method: 'GET', url: `/api/v1/contacts/${r.stored[0]!.contactId}/gdpr-export` });
+    expect(exported.json).toEqual(expect.objectContaining({ contact: expect.objectContaining({ email: null }), suppressions: [] }));
+    const csv = await t.request({ method: 'GET', url: '/api/v1/contacts/export' });
+    expect(csv.status).toBe(200);
+    const suppressions = await count('suppressions');
+    expect((await t.request({ method: 'POST', url: `/api/v1/contacts/${r.stored[0]!.contactId}/erase` })).status).toBe(200);
+    expect(await count('contacts', sql`id = ${r.stored[0]!.contactId}`)).toBe(0);
+    expect(await count('suppressions')).toBe(suppressions);
+  });
+
+  it('orders of a customer known only by id count from the first; the address arrives later and fills the contact', async () => {
+    const first = await recordOrders(ctx(), [order('anon-1', { customer: { source: 'woocommerce', externalId: 'anon-5' }, total: 30, items: [] })]);
+    expect(first.warnings).toEqual([]);
+    const id = first.stored[0]!.contactId!;
+    expect(id).toEqual(expect.any(Number));
+    expect((await t.db.k.selectFrom('contacts').select('email').where('id', '=', id).executeTakeFirstOrThrow()).email).toBeNull();
+    await recordOrders(ctx(), [order('anon-2', { customer: { source: 'woocommerce', externalId: 'anon-5' }, total: 40, items: [], orderedAt: T0 + DAY, updatedAt: T0 + DAY })]);
+    expect((await selectContactMetrics(t.db, [id])).get(id)).toEqual(expect.objectContaining({ ordersCount: 2, totalSpent: 70 }));
+    // A later order (a snapshot, "fill" mode) carries the address: it fills the empty one.
+    const third = await recordOrders(ctx(), [order('anon-3', { customer: { source: 'woocommerce', externalId: 'anon-5', email: 'Anon.Five@example.com' }, total: 10, items: [], orderedAt: T0 + 2 * DAY, updatedAt: T0 + 2 * DAY })]);
+    expect(third.stored[0]!.contactId).toBe(id);
+    expect(await contactIdOf('anon.five@example.com')).toBe(id);
+    expect((await selectContactMetrics(t.db, [id])).get(id)).toEqual(expect.objectContaining({ ordersCount: 3, totalSpent: 80 }));
+  });
+
+  it('when an id-only customer and an address meet, the contact with the address stays and takes the orders', async () => {
+    const byId = await recordOrders(ctx(), [order('idonly-1', { customer: { source: 'shopify', externalId: 'sh-44' }, source: 'shopify', total: 15, items: [] })]);
+    const idOnly = byId.stored[0]!.contactId!;
+    t.clock.advance(1000);
+    const withAddress = await t.request({ method: 'POST', url: '/api/v1/contacts', body: { email: 'leyla@example.com' } });
+    // A preview for an address-less contact says why it cannot be made.
+    await t.request({ method: 'POST', url: '/api/v1/templates', body: { key: 'hello-idonly', name: 'Hello', kind: 'transactional', defaultLocale: 'en', variants: { en: { subject: 'Hi', fromName: 'Shop', fromEmail: 'shop@shop.example', body: '<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text></mj-column></mj-section></mj-body></mjml>' } } } });
+    const render = await t.request({ method: 'POST', url: '/api/v1/templates/hello-idonly/preview', body: { contactId: idOnly } });
+    expect(render.status).toBe(400);
+    expect(render.json.error.details).toEqual([{ field: 'contactId', message: 'has no email address' }]);
+    const r = await recordCustomers(ctx(), [{ source: 'shopify', externalId: 'sh-44', email: 'leyla@example.com' }]);
+    expect(r.stored[0]).toEqual(expect.objectContaining({ contactId: withAddress.json.id, mergedFrom: idOnly }));
+    expect(await count('contacts', sql`id = ${idOnly}`)).toBe(0);
+    expect(await count('orders', sql`contact_id = ${withAddress.json.id}`)).toBe(1);
+    expect((await selectContactMetrics(t.db, [withAddress.json.id])).get(withAddress.json.id)).toEqual(expect.objectContaining({ ordersCount: 1, totalSpent: 15 }));
   });
 
   it('carts: stored by source id, ignored when older, abandoned when idle, converted by an order', async () => {

@@ -280,7 +280,7 @@ export async function selectContactIdsByEmailKeys(db: Db, keys: readonly string[
   const out = new Map<string, number>();
   for (let i = 0; i < keys.length; i += 1000) {
     const rows = await db.k.selectFrom('contacts').select(['id', 'emailKey']).where('emailKey', 'in', keys.slice(i, i + 1000)).execute();
-    for (const r of rows) out.set(r.emailKey, r.id);
+    for (const r of rows) if (r.emailKey !== null) out.set(r.emailKey, r.id);
   }
   return out;
 }

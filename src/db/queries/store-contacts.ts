@@ -11,6 +11,12 @@ export async function insertContactIfAbsent(db: Db, e: { email: string; emailKey
   return row?.id;
 }
 
+/** Inserts a contact with no address (a store customer known only by their id); returns its id. */
+export async function insertContactWithoutAddress(db: Db, now: number): Promise<number> {
+  const row = await db.k.insertInto('contacts').values({ email: null, emailKey: null, emailDomain: null, attributes: '{}', createdAt: now, updatedAt: now }).returning('id').executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
 /** Reads the id of the contact with this email key. */
 export async function selectContactIdByEmailKey(db: Db, emailKey: string): Promise<number | undefined> {
   return (await db.k.selectFrom('contacts').select('id').where('emailKey', '=', emailKey).executeTakeFirst())?.id;

@@ -63,7 +63,7 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
     if (!found) return html(reply, 404, invalidLinkPage());
     const topicName = await linkTopicName(ctx, found.subject);
     const prefs = ctx.composer.urls.preferences(req.params.token);
-    return html(reply, 200, unsubscribeConfirmPage(langOf(found.contact.locale), found.contact.email, topicName, `/u/${req.params.token}`, prefs));
+    return html(reply, 200, unsubscribeConfirmPage(langOf(found.contact.locale), found.contact.email ?? '', topicName, `/u/${req.params.token}`, prefs));
   });
 
   app.post<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {
@@ -72,7 +72,7 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
     await unsubscribe(ctx, found.contact, found.subject, requester(req), 'unsubscribe_link');
     const topicName = await linkTopicName(ctx, found.subject);
     const prefs = ctx.composer.urls.preferences(req.params.token);
-    return html(reply, 200, unsubscribedPage(langOf(found.contact.locale), found.contact.email, topicName, prefs));
+    return html(reply, 200, unsubscribedPage(langOf(found.contact.locale), found.contact.email ?? '', topicName, prefs));
   });
 
   app.get<{ Params: { token: string } }>('/p/:token', hide, async (req, reply) => {

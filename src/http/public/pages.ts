@@ -77,6 +77,6 @@ export function preferencesPage(lang: Lang, view: PreferenceView, action: string
   return page(
     lang,
     t.prefsTitle,
-    `${saved ? `<p role="status"><b>${t.saved}</b></p>` : ''}<p>${esc(t.prefsIntro(view.contact.email))}</p><form method="post" action="${esc(action)}">${boxes}<hr><label><input type="checkbox" name="unsubscribe_all" value="1"${view.unsubscribedFromAll ? ' checked' : ''}> ${t.unsubAll}</label><p><button type="submit">${t.save}</button></p></form>`,
+    `${saved ? `<p role="status"><b>${t.saved}</b></p>` : ''}<p>${esc(t.prefsIntro(view.contact.email ?? ''))}</p><form method="post" action="${esc(action)}">${boxes}<hr><label><input type="checkbox" name="unsubscribe_all" value="1"${view.unsubscribedFromAll ? ' checked' : ''}> ${t.unsubAll}</label><p><button type="submit">${t.save}</button></p></form>`,
   );
 }

@@ -149,8 +149,8 @@ export const signupRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx }) 
     if (link.status === 'invalid') return html(reply, 404, invalidConfirmLinkPage(langOf(store.defaultLocale)));
     const lang = langOf(link.contact.locale ?? store.defaultLocale);
     if (link.status === 'expired') return html(reply, 410, expiredConfirmLinkPage(lang, store.url));
-    if (link.pending.length > 0) return html(reply, 200, confirmAskPage(lang, link.contact.email, link.pending.map((t) => t.name), `/signup/confirm/${token}`));
-    if (link.topics.length > 0 && link.subscribed.length === link.topics.length) return html(reply, 200, confirmedPage(lang, link.contact.email, link.topics.map((t) => t.name), true, store.url));
+    if (link.pending.length > 0) return html(reply, 200, confirmAskPage(lang, link.contact.email ?? '', link.pending.map((t) => t.name), `/signup/confirm/${token}`));
+    if (link.topics.length > 0 && link.subscribed.length === link.topics.length) return html(reply, 200, confirmedPage(lang, link.contact.email ?? '', link.topics.map((t) => t.name), true, store.url));
     return html(reply, 200, nothingPendingPage(lang, store.url));
   });
 
@@ -164,7 +164,7 @@ export const signupRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx }) 
         return html(reply, 410, expiredConfirmLinkPage(langOf(result.contact.locale ?? store.defaultLocale), store.url));
       case 'confirmed':
       case 'already_confirmed':
-        return html(reply, 200, confirmedPage(langOf(result.contact.locale ?? store.defaultLocale), result.contact.email, result.topics.map((t) => t.name), result.status === 'already_confirmed', store.url));
+        return html(reply, 200, confirmedPage(langOf(result.contact.locale ?? store.defaultLocale), result.contact.email ?? '', result.topics.map((t) => t.name), result.status === 'already_confirmed', store.url));
       case 'nothing_pending':
         return html(reply, 200, nothingPendingPage(langOf(result.contact.locale ?? store.defaultLocale), store.url));
       default:
