@@ -8,6 +8,7 @@ import { dkimKeys } from './migrations/2026-11-27-004-dkim-keys.ts';
 import { feedback } from './migrations/2026-11-27-005-feedback.ts';
 import { store } from './migrations/2026-11-27-006-store.ts';
 import { contactsByStoreId } from './migrations/2026-11-27-007-contacts-by-store-id.ts';
+import { eventSourceIds } from './migrations/2026-11-27-008-event-source-ids.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -19,6 +20,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026-11-27-005-feedback': feedback(dialect),
     '2026-11-27-006-store': store(dialect),
     '2026-11-27-007-contacts-by-store-id': contactsByStoreId(dialect),
+    '2026-11-27-008-event-source-ids': eventSourceIds(dialect),
   };
 }
 

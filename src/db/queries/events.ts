@@ -37,7 +37,8 @@ export async function insertEventOnce(db: Db, e: Omit<EventRecord, 'id'>): Promi
   const row = await db.k
     .insertInto('events')
     .values({ ...e, properties: toJsonColumn(e.properties) })
-    .onConflict((oc) => oc.columns(['source', 'sourceEventId']).doNothing())
+    // The unique index is partial (events with a source id only): the conflict target names it whole.
+    .onConflict((oc) => oc.columns(['source', 'sourceEventId']).where('sourceEventId', 'is not', null).doNothing())
     .returning('id')
     .executeTakeFirst();
   return row?.id ?? null;
