@@ -125,6 +125,9 @@ describe.each(DIALECTS)('segment compiler on %s', (dialect) => {
     expect(await members({ type: 'order_count', op: 'gte', value: 2 })).toEqual(['ana', 'dee']);
     expect(await members({ type: 'order_count', op: 'equals', value: 0 })).toEqual(['cy']);
     expect(await members({ type: 'order_count', op: 'gte', value: 1.5 })).toEqual(['ana', 'dee']);
+    // Beyond an integer column's range (PostgreSQL would refuse it as an int4 parameter).
+    expect(await members({ type: 'order_count', op: 'lt', value: 3_000_000_000 })).toEqual(['ana', 'bob', 'cy', 'dee']);
+    expect(await members({ type: 'rfm_score', score: 'recency', op: 'gte', value: -3_000_000_000 })).toEqual(['ana', 'bob']);
     expect(await members({ type: 'order_count', op: 'gte', value: 2, window: { within: '30d' } })).toEqual(['dee']);
     expect(await members({ type: 'order_count', op: 'equals', value: 0, window: { within: '30d' } })).toEqual(['bob', 'cy']);
     expect(await members({ type: 'total_spent', op: 'gt', value: 500 })).toEqual(['ana', 'dee']);
