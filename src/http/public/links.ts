@@ -3,7 +3,7 @@ import { webVersionOf } from '../../services/captured-messages.ts';
 import { contactForLink, linkTopicName, preferencesOf, savePreferences, unsubscribe } from '../../services/preferences.ts';
 import type { Requester } from '../../services/tracking.ts';
 import type { RouteDeps } from '../server.ts';
-import { invalidLinkPage, langOf, preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.ts';
+import { invalidLinkPage, langOf, pageHeaders, preferencesPage, unsubscribeConfirmPage, unsubscribedPage } from './pages.ts';
 import { clickAnswer, openAnswer, tooManyRequestsAnswer, type Answer } from './tracking-answers.ts';
 
 function requester(req: FastifyRequest): Requester {
@@ -11,14 +11,8 @@ function requester(req: FastifyRequest): Requester {
   return { ip: req.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
 }
 
-function html(reply: FastifyReply, status: number, body: string, csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"): FastifyReply {
-  return reply
-    .status(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('content-security-policy', csp)
-    .header('referrer-policy', 'no-referrer')
-    .send(body);
+function html(reply: FastifyReply, status: number, body: string, csp?: string): FastifyReply {
+  return reply.status(status).headers(pageHeaders(csp)).send(body);
 }
 
 /** Form bodies (one-click unsubscribe, the preference form) as URLSearchParams; small and text only. */

@@ -3,6 +3,11 @@ import type { PreferenceView } from '../../services/preferences.ts';
 // The small pages people see after clicking an email's unsubscribe or preference link. Plain
 // HTML with inline CSS, no scripts, in the reader's language (Persian right to left).
 
+/** The headers every public page goes with: never cached, no scripts, no referrer; `csp` widens the policy (the web version's images). */
+export function pageHeaders(csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"): Record<string, string> {
+  return { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': csp, 'referrer-policy': 'no-referrer' };
+}
+
 /** The languages of the public pages. */
 export type Lang = 'en' | 'fa';
 

@@ -1,5 +1,5 @@
 import type { Requester, TrackingRecorder } from '../../services/tracking.ts';
-import { invalidLinkPage } from './pages.ts';
+import { invalidLinkPage, pageHeaders } from './pages.ts';
 
 // What the click (/c) and open-pixel (/o) endpoints answer, as plain status, headers and body, so
 // the Fastify routes (links.ts) and the fast path in front of Fastify (tracking-fast-path.ts)
@@ -15,16 +15,9 @@ export interface Answer {
 // A transparent 1×1 GIF: the open pixel.
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-  'referrer-policy': 'no-referrer',
-};
-
 /** The page for a link that is not (or no longer) genuine. */
 export function invalidLinkAnswer(): Answer {
-  return { status: 404, headers: PAGE_HEADERS, body: invalidLinkPage() };
+  return { status: 404, headers: pageHeaders(), body: invalidLinkPage() };
 }
 
 /** The answer once a client has used up its requests for the minute. */
