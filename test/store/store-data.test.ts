@@ -232,6 +232,9 @@ describe.each(DIALECTS)('store data on %s', (dialect) => {
     const render = await t.request({ method: 'POST', url: '/api/v1/templates/hello-idonly/preview', body: { contactId: idOnly } });
     expect(render.status).toBe(400);
     expect(render.json.error.details).toEqual([{ field: 'contactId', message: 'has no email address' }]);
+    // A test send to another address may use its data.
+    const test = await t.request({ method: 'POST', url: '/api/v1/templates/hello-idonly/test-send', body: { to: 'qa@shop.example', contactId: idOnly } });
+    expect(test.json.result.status).toBe('sent');
     const r = await recordCustomers(ctx(), [{ source: 'shopify', externalId: 'sh-44', email: 'leyla@example.com' }]);
     expect(r.stored[0]).toEqual(expect.objectContaining({ contactId: withAddress.json.id, mergedFrom: idOnly }));
     expect(await count('contacts', sql`id = ${idOnly}`)).toBe(0);
