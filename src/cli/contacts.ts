@@ -1,12 +1,13 @@
-import { accessSync, constants, createReadStream, createWriteStream, openSync, statSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { AppError, invalid } from '../lib/errors.ts';
+import { invalid } from '../lib/errors.ts';
 import { exportContactsCsv } from '../services/contact-exports.ts';
 import { importContactsCsv, type ImportHooks, type ImportReport } from '../services/contact-imports.ts';
+import { openForWriting, parseDelimiter, readableFileSize, runCsvImport } from './csv-import.ts';
 import { withApp, type CliIo } from './io.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -16,13 +17,6 @@ function collectMapping(value: string, previous: Record<string, string>): Record
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-// A shell cannot easily pass a tab, so "tab" and "\\t" name it.
-function parseDelimiter(value: string): string {
-  const d = value === 'tab' || value === '\\t' ? '\t' : value;
-  if ([...d].length !== 1 || d === '"' || d === '\n' || d === '\r') throw invalid('--delimiter', `"${value}" is not one character (use e.g. ";" or tab)`);
-  return d;
-}
-
 function parseThreads(value: string): number {
   if (value !== '1' && value !== '2') throw invalid('--threads', `"${value}" is not 1 or 2`);
   return Number(value);
@@ -30,26 +24,6 @@ function parseThreads(value: string): number {
 
 /** Files above this size are parsed in a second thread by default. */
 const WORKER_MIN_BYTES = 1_000_000;
-
-function readableFileSize(file: string): number {
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('it is not a file');
-    accessSync(file, constants.R_OK);
-    return st.size;
-  } catch (err) {
-    throw invalid('file', `cannot read "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
-
-// Opened at once so that a wrong path fails before any work, not as an unhandled stream error.
-function openForWriting(option: string, file: string): WriteStream {
-  try {
-    return createWriteStream(file, { fd: openSync(file, 'w') });
-  } catch (err) {
-    throw invalid(option, `cannot write "${file}": ${(err as Error).message}`);
-  }
-}
 
 // Standard output may be any object with write() (tests pass one); only a real stream has 'drain'
 // and 'error'. A reader that stops early (`chapar contacts export | head`) is not a failure.
@@ -131,24 +105,11 @@ stopped part way (broken encoding, a quote never closed; the rows before it are 
       const total = file === '-' ? undefined : readableFileSize(file);
       // A second thread pays for its start (~0.3 s) only on a big file; standard input may be one.
       const parseInWorker = (opts.threads ?? (total === undefined || total > WORKER_MIN_BYTES ? 2 : 1)) === 2;
-      const rejects = opts.rejects ? openForWriting('--rejects', opts.rejects) : undefined;
-      try {
-        await withApp(io, async (app) => {
-          const input = file === '-' ? ((io.stdin ?? process.stdin) as Readable) : createReadStream(file);
-          const bar = opts.quiet ? undefined : new ProgressBar(io.stderr, total, 'rows');
-          const options = { mapping: opts.map, delimiter, consentWording: opts.consentWording, consentVersion: opts.consentVersion, parseInWorker };
-          try {
-            printImportReport(io, await importContactsCsv(app.ctx, input, options, importHooks(io, bar, rejects)), bar, !!rejects);
-          } catch (err) {
-            if (!(err instanceof AppError)) throw err;
-            input.destroy();
-            io.stderr.write(`import refused: ${err.message}\nnothing was stored.\n`);
-            io.exitCode = 2;
-          }
-        });
-      } finally {
-        if (rejects) await new Promise<void>((r) => rejects.end(r));
-      }
+      await runCsvImport(io, file, opts.rejects, async (app, input, rejects) => {
+        const bar = opts.quiet ? undefined : new ProgressBar(io.stderr, total, 'rows');
+        const options = { mapping: opts.map, delimiter, consentWording: opts.consentWording, consentVersion: opts.consentVersion, parseInWorker };
+        printImportReport(io, await importContactsCsv(app.ctx, input, options, importHooks(io, bar, rejects)), bar, !!rejects);
+      });
     });
   contacts
     .command('export')

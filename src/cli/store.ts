@@ -1,13 +1,13 @@
-import { accessSync, constants, createReadStream, createWriteStream, openSync, statSync, type WriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { WriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { STORE_SOURCES, type StoreSource } from '../domain/store.ts';
-import { AppError, invalid } from '../lib/errors.ts';
+import { invalid } from '../lib/errors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { ORDER_COLUMNS, PRODUCT_COLUMNS } from '../services/store-csv-rows.ts';
 import { importOrdersCsv, importProductsCsv, type StoreImportHooks, type StoreImportOptions, type StoreImportReport } from '../services/store-imports.ts';
-import { withApp, type CliIo } from './io.ts';
+import { parseDelimiter, readableFileSize, runCsvImport } from './csv-import.ts';
+import type { CliIo } from './io.ts';
 
 type Importer = (ctx: ServiceContext, input: AsyncIterable<Buffer | string>, opts: StoreImportOptions, hooks: StoreImportHooks) => Promise<StoreImportReport>;
 
@@ -15,29 +15,6 @@ interface ImportFlags {
   delimiter: string;
   source: string;
   rejects?: string;
-}
-
-function parseDelimiter(value: string): string {
-  const d = value === 'tab' || value === '\\t' ? '\t' : value;
-  if ([...d].length !== 1 || d === '"' || d === '\n' || d === '\r') throw invalid('--delimiter', `"${value}" is not one character (use e.g. ";" or tab)`);
-  return d;
-}
-
-function checkReadable(file: string): void {
-  try {
-    if (!statSync(file).isFile()) throw new Error('it is not a file');
-    accessSync(file, constants.R_OK);
-  } catch (err) {
-    throw invalid('file', `cannot read "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-}
-
-function openRejects(file: string): WriteStream {
-  try {
-    return createWriteStream(file, { fd: openSync(file, 'w') });
-  } catch (err) {
-    throw invalid('--rejects', `cannot write "${file}": ${(err as Error).message}`);
-  }
 }
 
 // Rejected lines and warnings go to the --rejects file (kind, line, reason), or the first 20 to stderr.
@@ -55,29 +32,16 @@ function hooksFor(io: CliIo, rejects: WriteStream | undefined): StoreImportHooks
 async function runImportCommand(io: CliIo, file: string, flags: ImportFlags, noun: string, importer: Importer): Promise<void> {
   const delimiter = parseDelimiter(flags.delimiter);
   if (!STORE_SOURCES.includes(flags.source as StoreSource)) throw invalid('--source', `"${flags.source}" is not one of ${STORE_SOURCES.join(', ')}`);
-  if (file !== '-') checkReadable(file);
-  const rejects = flags.rejects ? openRejects(flags.rejects) : undefined;
-  try {
-    await withApp(io, async (app) => {
-      const input = file === '-' ? ((io.stdin ?? process.stdin) as Readable) : createReadStream(file);
-      try {
-        const report = await importer(app.ctx, input, { delimiter, source: flags.source as StoreSource }, hooksFor(io, rejects));
-        const more = !rejects && report.rejected + report.warnings > 20 ? ' (first 20 shown; use --rejects FILE for all)' : '';
-        io.stdout.write(`${report.rows} rows read: ${report.stored} ${noun} stored, ${report.rejected} rows rejected, ${report.warnings} warnings${more}\n`);
-        if (report.error) {
-          io.stderr.write(`import stopped: ${report.error.message}\nthe ${noun} before it were stored.\n`);
-          io.exitCode = 1;
-        } else if (report.rejected > 0) io.exitCode = 3;
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        input.destroy();
-        io.stderr.write(`import refused: ${err.message}\nnothing was stored.\n`);
-        io.exitCode = 2;
-      }
-    });
-  } finally {
-    if (rejects) await new Promise<void>((r) => rejects.end(r));
-  }
+  if (file !== '-') readableFileSize(file);
+  await runCsvImport(io, file, flags.rejects, async (app, input, rejects) => {
+    const report = await importer(app.ctx, input, { delimiter, source: flags.source as StoreSource }, hooksFor(io, rejects));
+    const more = !rejects && report.rejected + report.warnings > 20 ? ' (first 20 shown; use --rejects FILE for all)' : '';
+    io.stdout.write(`${report.rows} rows read: ${report.stored} ${noun} stored, ${report.rejected} rows rejected, ${report.warnings} warnings${more}\n`);
+    if (report.error) {
+      io.stderr.write(`import stopped: ${report.error.message}\nthe ${noun} before it were stored.\n`);
+      io.exitCode = 1;
+    } else if (report.rejected > 0) io.exitCode = 3;
+  });
 }
 
 function importCommand(parent: Command, io: CliIo, noun: string, columns: readonly string[], help: string, importer: Importer): void {

@@ -21,19 +21,7 @@ export interface ProductRecord {
 }
 
 /** What an upsert writes: every column a source sends. */
-export interface ProductWrite {
-  source: string;
-  externalId: string;
-  sku: string | null;
-  name: string;
-  url: string | null;
-  imageUrl: string | null;
-  price: number | null;
-  currency: string | null;
-  categories: string[];
-  inStock: boolean | null;
-  sourceUpdatedAt: number | null;
-}
+export type ProductWrite = Omit<ProductRecord, 'id' | 'isStub' | 'createdAt' | 'updatedAt'>;
 
 function toRecord(r: Record<string, unknown>): ProductRecord {
   const row = r as unknown as Omit<ProductRecord, 'categories' | 'inStock' | 'isStub'> & { categories: unknown; inStock: number | null; isStub: number };
