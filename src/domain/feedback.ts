@@ -106,3 +106,14 @@ export function countSoftBounce(previous: readonly number[], now: number, policy
   const kept = times.slice(-policy.limit);
   return { times: kept, suppress: kept.length >= policy.limit };
 }
+
+/** Feedback that cannot be tied to a message, or could not be read at all: kept for an operator. */
+export interface UnmatchedFeedback {
+  source: FeedbackSource;
+  sourceEventId?: string | null;
+  type?: string | null;
+  /** Why it is unmatched, in words an operator understands ("no recipient in the DSN"). */
+  why: string;
+  detail?: Record<string, unknown>;
+  raw?: string | null;
+}

@@ -5,7 +5,7 @@ import { selectMessageByRef, type MessageRow } from '../db/queries/messages.ts';
 import { selectTopics } from '../db/queries/topics.ts';
 import { insertSuppression } from '../db/queries/suppressions.ts';
 import { normalizeEmail } from '../domain/emails.ts';
-import { DEFAULT_SOFT_BOUNCE_POLICY, countSoftBounce, type FeedbackEvent, type FeedbackSource, type MessageLocator, type SoftBouncePolicy } from '../domain/feedback.ts';
+import { DEFAULT_SOFT_BOUNCE_POLICY, countSoftBounce, type FeedbackEvent, type MessageLocator, type SoftBouncePolicy, type UnmatchedFeedback } from '../domain/feedback.ts';
 import { detectMachine } from '../domain/machine-hits.ts';
 import type { SuppressionReason } from '../domain/suppressions.ts';
 import type { ServiceContext } from './context.ts';
@@ -19,16 +19,6 @@ export interface FeedbackResult {
   messageRef: string | null;
 }
 
-/** Feedback that cannot be tied to a message, or could not be read at all: kept for an operator. */
-export interface UnmatchedFeedback {
-  source: FeedbackSource;
-  sourceEventId?: string | null;
-  type?: string | null;
-  /** Why it is unmatched, in words an operator understands ("no recipient in the DSN"). */
-  why: string;
-  detail?: Record<string, unknown>;
-  raw?: string | null;
-}
 
 export interface FeedbackOptions {
   softBounces?: SoftBouncePolicy;

@@ -1,5 +1,5 @@
 import type { FeedbackEvent } from '../../domain/feedback.ts';
-import type { UnmatchedFeedback } from '../../services/feedback.ts';
+import type { UnmatchedFeedback } from '../../domain/feedback.ts';
 
 // What every ESP webhook adapter hands back once a body is verified, and the small readers they
 // share for picking fields out of untrusted JSON without trusting its types or sizes.
