@@ -16,7 +16,7 @@ export interface EventPage {
 export async function listMessageEvents(ctx: ServiceContext, messageId: number, page: EventPage): Promise<EventRecord[]> {
   const m = await selectMessage(ctx.db, messageId);
   if (!m) throw new AppError('not_found', `message ${messageId} does not exist`);
-  return selectEvents(ctx.db, { messageRef: m.ref, ...page });
+  return selectEvents(ctx.db, { message: { ref: m.ref, contactId: m.contactId }, ...page });
 }
 
 /** Everything recorded about one contact, from any message or source. */

@@ -16,6 +16,9 @@ export type WriteHits = (hits: TrackingHit[]) => Promise<void>;
  * or pixel) and hits are written in groups: one transaction per flush instead of one per request
  * is what lets the click endpoint keep up with a campaign's first minutes (bench:events). A hit
  * waits at most `flushMs` in memory; `close()` writes what is left, so a clean stop loses none.
+ * Groups of a tenth of a second: events land at random places in the contact index, and the
+ * larger the group, the more of them share a page written once (on SQLite a hit cost ~37 µs of
+ * the writer's time in groups of 400 and ~28 µs in groups of 1,600).
  */
 export class TrackingRecorder {
   private pending: TrackingHit[] = [];
@@ -29,8 +32,8 @@ export class TrackingRecorder {
   ) {
     const detector = opts.detector ?? new MachineDetector();
     this.writeHits = opts.write ?? ((hits) => writeTrackingHits(ctx.db, detector, hits));
-    this.flushMs = opts.flushMs ?? 25;
-    this.maxBatch = opts.maxBatch ?? 1000;
+    this.flushMs = opts.flushMs ?? 100;
+    this.maxBatch = opts.maxBatch ?? 2000;
   }
 
   private readonly flushMs: number;

@@ -9,6 +9,8 @@ describe.each(DIALECTS)('events, unmatched feedback and engagement KPIs through 
   let a: SentMessage;
   let b: SentMessage;
   let c: SentMessage;
+  let other: { id: number; ref: string };
+  let guest: { id: number; ref: string };
   beforeAll(async () => {
     t = await createTestApp(dialect);
     [a, b, c] = [await sentMessage(t), await sentMessage(t), await sentMessage(t)];
@@ -31,7 +33,15 @@ describe.each(DIALECTS)('events, unmatched feedback and engagement KPIs through 
     await t.request({ method: 'GET', url: pixel, scope: 'none', headers: reader });
     await t.request({ method: 'GET', url: pixel, scope: 'none', headers: reader });
     await t.request({ method: 'GET', url: click, scope: 'none', headers: reader });
+    // A second message to a's reader, opened; and a receipt to an address that is no contact, delivered.
+    // A message's events are found through its contact (or, with none, by the message alone): neither leaks into another's.
+    other = await queuedAndSent(t, { to: a.email, stream: 'marketing', topic: 'news', idempotencyKey: 'events-other' });
+    guest = await queuedAndSent(t, { to: 'guest@example.com', stream: 'transactional', idempotencyKey: 'events-guest' });
+    t.clock.advance(600_000);
+    await t.request({ method: 'GET', url: urls.openPixel(other.ref, a.contactId).replace(t.app.ctx.publicUrl, ''), scope: 'none', headers: reader });
+    await recordFeedback(t.app.ctx, [{ source: 'maillog', sourceEventId: 'd-guest', type: 'delivered', locator: { messageRef: guest.ref }, occurredAt: t.clock.now() }]);
     await t.app.tracking.flush();
+    t.clock.advance(1000); // reports cover messages created before now
     await recordUnmatched(t.app.ctx, { source: 'bounce_receiver', sourceEventId: 'junk-1', why: 'not a MIME message', raw: 'garbage' });
   });
   afterAll(async () => t?.close());
@@ -53,6 +63,13 @@ describe.each(DIALECTS)('events, unmatched feedback and engagement KPIs through 
     const next = await t.request({ method: 'GET', url: `/api/v1/messages/${a.id}/events?type=email_clicked&limit=1&cursor=${clicks.json.nextCursor}`, scope: 'read' });
     expect(next.json.items.map((e: { machine: string }) => e.machine)).toEqual(['scanner']);
     expect(next.json.nextCursor).toBeNull();
+    const second = await t.request({ method: 'GET', url: `/api/v1/messages/${other.id}/events`, scope: 'read' });
+    expect(second.json.items.map((e: { type: string }) => e.type)).toEqual(['email_opened']);
+  });
+
+  it('lists the events of a message to an address that is no contact', async () => {
+    const r = await t.request({ method: 'GET', url: `/api/v1/messages/${guest.id}/events`, scope: 'read' });
+    expect(r.json.items).toEqual([expect.objectContaining({ type: 'email_delivered', contactId: null, messageRef: guest.ref, source: 'maillog' })]);
   });
 
   it("lists a contact's events, with the reason of a bounce", async () => {
@@ -69,17 +86,17 @@ describe.each(DIALECTS)('events, unmatched feedback and engagement KPIs through 
     const r = await t.request({ method: 'GET', url: '/api/v1/reports/engagement?stream=marketing', scope: 'read' });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({
-      sent: 3,
-      delivered: 2,
+      sent: 4,
+      delivered: 3,
       confirmedDelivered: 1,
       bounces: { hard: 1, soft: 0, policy: 0 },
       complaints: 1,
-      opens: { total: 2, unique: 1, machineTotal: 1, machineUnique: 1 },
+      opens: { total: 3, unique: 2, machineTotal: 1, machineUnique: 1 },
       clicks: { total: 1, unique: 1, machineTotal: 1, machineUnique: 1 },
-      rates: { bounce: 0.3333, complaint: 0.5, open: 0.5, click: 0.5, clickToOpen: 1 },
+      rates: { bounce: 0.25, complaint: 0.3333, open: 0.6667, click: 0.3333, clickToOpen: 0.5 },
     });
-    const empty = await t.request({ method: 'GET', url: '/api/v1/reports/engagement?stream=transactional', scope: 'read' });
-    expect(empty.json).toMatchObject({ sent: 0, rates: { open: 0 } });
+    const receipts = await t.request({ method: 'GET', url: '/api/v1/reports/engagement?stream=transactional', scope: 'read' });
+    expect(receipts.json).toMatchObject({ sent: 1, confirmedDelivered: 1, opens: { total: 0 }, rates: { open: 0 } });
   });
 
   it('answers bad input with the field named, and unknown ids with 404', async () => {
@@ -93,3 +110,13 @@ describe.each(DIALECTS)('events, unmatched feedback and engagement KPIs through 
     expect((await t.request({ method: 'GET', url: '/api/v1/reports/engagement', scope: 'none' })).status).toBe(401);
   });
 });
+
+/** Queues a message through the API and marks it sent as a worker would. */
+async function queuedAndSent(t: TestApp, body: Record<string, unknown>): Promise<{ id: number; ref: string }> {
+  const m = await t.request({ method: 'POST', url: '/api/v1/messages', body: { subject: 'Hi', html: '<p>Hi</p>', fromName: 'Shop', fromEmail: 'news@shop.example', ...body } });
+  expect(m.status).toBe(202);
+  const now = t.clock.now();
+  await t.db.k.updateTable('messages').set({ status: 'sent', sentAt: now, updatedAt: now, transport: 'capture' }).where('id', '=', m.json.id).execute();
+  const row = await t.db.k.selectFrom('messages').select('ref').where('id', '=', m.json.id).executeTakeFirstOrThrow();
+  return { id: m.json.id, ref: row.ref };
+}

@@ -20,7 +20,7 @@ describe.each(DIALECTS)('migration 007 (contacts by store id) on %s', (dialect) 
       await db.k.insertInto('events').values({ type: 'viewed_product', contactId: ids[0]!, messageRef: null, properties: '{}', occurredAt: now }).execute();
       await db.k.insertInto('contactMetrics').values({ contactId: ids[1]!, ordersCount: 2, totalSpent: 10, averageOrderValue: 5, updatedAt: now } as never).execute();
 
-      expect(await migrateToLatest(db)).toEqual(['2026-11-27-007-contacts-by-store-id', '2026-11-27-008-event-source-ids']);
+      expect(await migrateToLatest(db)).toEqual(['2026-11-27-007-contacts-by-store-id', '2026-11-27-008-event-source-ids', '2026-11-27-009-events-by-contact']);
 
       const contacts = await db.k.selectFrom('contacts').select(['id', 'email', 'firstName', 'attributes']).orderBy('id').execute();
       expect(contacts.map((c) => [Number(c.id), c.email, c.firstName])).toEqual([[ids[0], 'ana@example.com', 'ana'], [ids[1], 'bob@example.com', 'bob']]);

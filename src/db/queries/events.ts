@@ -66,11 +66,22 @@ export async function insertEvents(db: Db, events: readonly Omit<EventRecord, 'i
   }
 }
 
+/** The message whose events are wanted: its ref and its contact, through whom its events are indexed. */
+export interface EventsOfMessage {
+  ref: string;
+  contactId: number | null;
+}
+
 /** Reads events of one contact or one message, newest first, `beforeId` as the cursor. */
-export async function selectEvents(db: Db, f: { contactId?: number; messageRef?: string; types?: readonly string[]; beforeId?: number; limit: number }): Promise<EventRecord[]> {
+export async function selectEvents(db: Db, f: { contactId?: number; message?: EventsOfMessage; types?: readonly string[]; beforeId?: number; limit: number }): Promise<EventRecord[]> {
   let q = db.k.selectFrom('events').selectAll().orderBy('id', 'desc').limit(f.limit);
   if (f.contactId !== undefined) q = q.where('contactId', '=', f.contactId);
-  if (f.messageRef !== undefined) q = q.where('messageRef', '=', f.messageRef);
+  if (f.message) {
+    // A message's events carry its contact (or none): the contact's index (or the partial index of
+    // events with no contact) finds them; there is no index by message alone (migration 009).
+    const { ref, contactId } = f.message;
+    q = (contactId === null ? q.where('contactId', 'is', null) : q.where('contactId', '=', contactId)).where('messageRef', '=', ref);
+  }
   if (f.types && f.types.length > 0) q = q.where('type', 'in', f.types);
   if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
   const rows = await q.execute();

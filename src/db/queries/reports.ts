@@ -9,6 +9,9 @@ export interface ReportScope {
   stream?: 'marketing' | 'transactional';
 }
 
+/** How long before its message was queued an event may say it happened (a provider's clock). */
+const CLOCK_SLACK_MS = 86_400_000;
+
 function scopeSql(s: ReportScope) {
   return sql`m.created_at >= ${s.from} AND m.created_at < ${s.to}${s.campaignId === undefined ? sql`` : sql` AND m.campaign_id = ${s.campaignId}`}${s.stream === undefined ? sql`` : sql` AND m.stream = ${s.stream}`}`;
 }
@@ -32,10 +35,21 @@ export async function selectOutcomeTotals(db: Db, s: ReportScope): Promise<{ sen
 
 /** Engagement events of the scope's messages by type and by person-or-machine: total hits and distinct messages. Reads only. */
 export async function selectEngagementCounts(db: Db, s: ReportScope): Promise<{ type: string; machine: boolean; total: number; unique: number }[]> {
+  // A message's events are indexed through its contact (migration 009): for each message, its
+  // contact's events since the message was queued (a day earlier, for a provider's clock), and for
+  // a message to an address that is no contact, the events with no contact.
+  const types = sql`e.type IN ('email_delivered', 'email_opened', 'email_clicked', 'unsubscribed')`;
+  const hit = sql`e.type AS type, CASE WHEN e.machine IS NULL THEN 0 ELSE 1 END AS machine, e.message_ref AS ref`;
   const r = await sql<{ type: string; machine: number | boolean; total: number | string; uniq: number | string }>`
-    SELECT e.type AS type, CASE WHEN e.machine IS NULL THEN 0 ELSE 1 END AS machine, COUNT(*) AS total, COUNT(DISTINCT e.message_ref) AS uniq
-    FROM events e JOIN messages m ON m.ref = e.message_ref
-    WHERE ${scopeSql(s)} AND e.type IN ('email_delivered', 'email_opened', 'email_clicked', 'unsubscribed')
-    GROUP BY e.type, CASE WHEN e.machine IS NULL THEN 0 ELSE 1 END`.execute(db.k);
+    SELECT h.type AS type, h.machine AS machine, COUNT(*) AS total, COUNT(DISTINCT h.ref) AS uniq FROM (
+      SELECT ${hit} FROM messages m
+      JOIN events e ON e.contact_id = m.contact_id AND e.occurred_at >= m.created_at - ${CLOCK_SLACK_MS} AND e.message_ref = m.ref
+      WHERE ${scopeSql(s)} AND ${types}
+      UNION ALL
+      SELECT ${hit} FROM messages m
+      JOIN events e ON e.contact_id IS NULL AND e.message_ref = m.ref
+      WHERE m.contact_id IS NULL AND ${scopeSql(s)} AND ${types}
+    ) h
+    GROUP BY h.type, h.machine`.execute(db.k);
   return r.rows.map((x) => ({ type: x.type, machine: Number(x.machine) === 1, total: Number(x.total), unique: Number(x.uniq) }));
 }
