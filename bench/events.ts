@@ -241,13 +241,17 @@ try {
   await stopServer(chapar.child);
   await stopServer(baseline.child);
 
-  const base = median(runs.get(scenarios[0]!.label)!.map((r) => r.rps));
+  // Each round's runs follow one another within a minute, so a scenario is compared with the
+  // baseline of its own round, and the median of those ratios is shown: the machine's speed drifts
+  // by half between minutes, and a ratio of medians taken from different rounds carries that drift.
+  const baseRuns = runs.get(scenarios[0]!.label)!;
   for (const s of scenarios) {
     const rs = runs.get(s.label)!;
     const rps = median(rs.map((r) => r.rps));
+    const ratio = median(rs.map((r, round) => r.rps / baseRuns[round]!.rps));
     const perReq = s.counts?.perRequest ?? 1;
     const evs = perReq > 1 ? `  (${fmt(rps * perReq)} events/s)` : '';
-    console.log(`${s.label.padEnd(36)} ${fmt(rps).padStart(7)} req/s  p50 ${median(rs.map((r) => r.p50)).toFixed(1).padStart(6)} ms  p99 ${median(rs.map((r) => r.p99)).toFixed(1).padStart(6)} ms  ${((rps / base) * 100).toFixed(0).padStart(4)}% of baseline  errors ${rs.reduce((n, r) => n + r.errors, 0)}${evs}${cpuNote(rs)}`);
+    console.log(`${s.label.padEnd(36)} ${fmt(rps).padStart(7)} req/s  p50 ${median(rs.map((r) => r.p50)).toFixed(1).padStart(6)} ms  p99 ${median(rs.map((r) => r.p99)).toFixed(1).padStart(6)} ms  ${(ratio * 100).toFixed(0).padStart(4)}% of baseline  errors ${rs.reduce((n, r) => n + r.errors, 0)}${evs}${cpuNote(rs)}`);
   }
 
   if (profileDir) {
