@@ -39,17 +39,21 @@ export class TrackingRecorder {
   private readonly flushMs: number;
   private readonly maxBatch: number;
 
-  /** A click on a tracked link: checks the signature and returns where to send the reader, or null for a forged link. */
-  click(p: { contactId: string; ref: string; url: string; sig: string }, who: Requester): string | null {
+  /**
+   * A click on a tracked link: checks the signature and returns where to send the reader, or null
+   * for a forged link. `record: false` answers without recording (a HEAD request: a link checker
+   * asking what is there, not a reader following the link).
+   */
+  click(p: { contactId: string; ref: string; url: string; sig: string }, who: Requester, record = true): string | null {
     const target = this.ctx.composer.urls.verifyClick(p.contactId, p.ref, p.url, p.sig);
-    if (target) this.add('clicked', p.contactId, p.ref, target, who);
+    if (target && record) this.add('clicked', p.contactId, p.ref, target, who);
     return target;
   }
 
-  /** An open-pixel load: recorded when the pixel URL is genuine. */
-  open(p: { contactId: string; ref: string; sig: string }, who: Requester): boolean {
+  /** An open-pixel load: recorded when the pixel URL is genuine (and `record` is not false, as for `click`). */
+  open(p: { contactId: string; ref: string; sig: string }, who: Requester, record = true): boolean {
     if (!this.ctx.composer.urls.verifyMessageTag(p.contactId, p.ref, p.sig)) return false;
-    this.add('opened', p.contactId, p.ref, null, who);
+    if (record) this.add('opened', p.contactId, p.ref, null, who);
     return true;
   }
 

@@ -62,6 +62,17 @@ describe('click and pixel fast path over HTTP', () => {
     }
   });
 
+  it('answers HEAD like GET without recording a click or an open (a link checker, not a reader)', async () => {
+    const [clicks, opens] = [(await hits('email_clicked')).length, (await hits('email_opened')).length];
+    const head = await get(click, { 'user-agent': 'LinkChecker/1.0' }, 'HEAD');
+    expect(head.status).toBe(302);
+    expect(head.headers.get('location')).toBe('https://shop.example/new?utm_source=chapar');
+    expect((await get(pixel, {}, 'HEAD')).status).toBe(200);
+    expect((await hits('email_clicked')).length).toBe(clicks);
+    expect((await hits('email_opened')).length).toBe(opens);
+    expect((await get(click.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), {}, 'HEAD')).status).toBe(404);
+  });
+
   it('leaves other shapes to Fastify: HEAD, percent-escapes, missing or extra segments, query strings ignored', async () => {
     expect((await get(click, {}, 'HEAD')).status).toBe(302);
     // An escaped character decodes to the same link: Fastify decodes it and redirects.

@@ -45,11 +45,12 @@ export const publicLinkRoutes: FastifyPluginAsync<RouteDeps> = async (app, { ctx
   const quiet = { schema: { hide: true }, logLevel: 'warn' as const };
 
   app.get<{ Params: { contact: string; ref: string; url: string; sig: string } }>('/c/:contact/:ref/:url/:sig', quiet, async (req, reply) =>
-    send(reply, clickAnswer(tracking, { contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req))),
+    // Fastify answers HEAD through this GET route: a link checker's HEAD gets the same answer and is not a click.
+    send(reply, clickAnswer(tracking, { contactId: req.params.contact, ref: req.params.ref, url: req.params.url, sig: req.params.sig }, requester(req), req.method !== 'HEAD')),
   );
 
   app.get<{ Params: { contact: string; ref: string; sig: string } }>('/o/:contact/:ref/:sig', quiet, async (req, reply) =>
-    send(reply, openAnswer(tracking, { contactId: req.params.contact, ref: req.params.ref, sig: req.params.sig }, requester(req))),
+    send(reply, openAnswer(tracking, { contactId: req.params.contact, ref: req.params.ref, sig: req.params.sig }, requester(req), req.method !== 'HEAD')),
   );
 
   app.get<{ Params: { token: string } }>('/u/:token', hide, async (req, reply) => {

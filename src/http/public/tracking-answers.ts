@@ -25,16 +25,19 @@ export function tooManyRequestsAnswer(): Answer {
   return { status: 429, headers: { 'retry-after': '60', 'content-type': 'text/plain' }, body: 'Too many requests; try again in a minute.' };
 }
 
-/** A click on a tracked link: recorded and redirected to its destination, or the invalid-link page for a forged one. */
-export function clickAnswer(tracking: TrackingRecorder, p: { contactId: string; ref: string; url: string; sig: string }, who: Requester): Answer {
-  const target = tracking.click(p, who);
+/**
+ * A click on a tracked link: recorded (unless `record` is false) and redirected to its
+ * destination, or the invalid-link page for a forged one.
+ */
+export function clickAnswer(tracking: TrackingRecorder, p: { contactId: string; ref: string; url: string; sig: string }, who: Requester, record = true): Answer {
+  const target = tracking.click(p, who, record);
   if (!target) return invalidLinkAnswer();
   return { status: 302, headers: { location: headerSafeUrl(target), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }, body: '' };
 }
 
 /** An open-pixel load: recorded when genuine; always the pixel, since a broken image in the reader's mail helps no one. */
-export function openAnswer(tracking: TrackingRecorder, p: { contactId: string; ref: string; sig: string }, who: Requester): Answer {
-  tracking.open({ contactId: p.contactId, ref: p.ref, sig: p.sig.endsWith('.gif') ? p.sig.slice(0, -4) : p.sig }, who);
+export function openAnswer(tracking: TrackingRecorder, p: { contactId: string; ref: string; sig: string }, who: Requester, record = true): Answer {
+  tracking.open({ contactId: p.contactId, ref: p.ref, sig: p.sig.endsWith('.gif') ? p.sig.slice(0, -4) : p.sig }, who, record);
   return { status: 200, headers: { 'content-type': 'image/gif', 'cache-control': 'no-store, max-age=0' }, body: PIXEL };
 }
 
