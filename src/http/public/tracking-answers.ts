@@ -8,6 +8,7 @@ import { invalidLinkPage, pageHeaders } from './pages.ts';
 /** A complete answer to one request. */
 export interface Answer {
   status: number;
+  /** A fresh object for every answer: the fast path adds content-length to it in place. */
   headers: Record<string, string>;
   body: string | Buffer;
 }

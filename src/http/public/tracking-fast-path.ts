@@ -53,7 +53,7 @@ export function createTrackingFastPath(deps: TrackingFastPathDeps): FastPath & {
         const who: Requester = { ip, userAgent: typeof ua === 'string' ? ua : null };
         answer = kind === 0x63 ? clickAnswer(deps.tracking, { contactId: parts[2]!, ref: parts[3]!, url: parts[4]!, sig: parts[5]! }, who) : openAnswer(deps.tracking, { contactId: parts[2]!, ref: parts[3]!, sig: parts[4]! }, who);
       }
-      // Every answer is a fresh object: its headers take the length without a copy.
+      // Every answer's headers are a fresh object (Answer): they take the length without a copy.
       answer.headers['content-length'] = String(Buffer.byteLength(answer.body));
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
