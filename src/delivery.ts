@@ -39,7 +39,7 @@ export async function startDelivery(app: App, opts: Partial<DeliveryWorkerOption
   const signer = await loadDkimSigner(ctx.db, ctx.keyring, ctx.clock);
   const breakers = new BreakerBoard(ctx);
   const threads = opts.buildThreads ?? config.buildThreads;
-  const pool = threads > 0 ? createBuildPool({ threads, secret: app.secret, publicUrl: config.publicUrl, keys: signer.keys() }) : null;
+  const pool = threads > 0 ? await createBuildPool({ threads, secret: app.secret, publicUrl: config.publicUrl, keys: signer.keys() }) : null;
   // With threads, the main thread keeps the database and the connections; building a share of the
   // messages there too was measured (bench:send, 2 cores) and made no difference or was slower.
   const build = pool ? pool.build : createMessageBuilder({ liquid: ctx.composer.liquid, urls: ctx.composer.urls, sign: (raw, domain) => signer.sign(raw, domain) });

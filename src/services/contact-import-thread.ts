@@ -1,4 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { threadScript } from '../lib/thread-script.ts';
 import type { ResolveColumns, RowPiece, RowReadOptions } from './contact-import-rows.ts';
 import type { ColumnTarget } from './csv-columns.ts';
 import { CsvReadError } from './csv-records.ts';
@@ -58,7 +59,7 @@ type Event = FromWorker | { t: 'crash'; error: Error };
  */
 export async function* readRowPiecesInWorker(input: AsyncIterable<Buffer | string>, opts: RowReadOptions, resolveColumns: ResolveColumns): AsyncGenerator<RowPiece> {
   const channel = new MessageChannel();
-  const worker = startWorker({ opts, piecesAhead: PIECES_AHEAD, pieces: channel.port2 });
+  const worker = await startWorker({ opts, piecesAhead: PIECES_AHEAD, pieces: channel.port2 });
   const events: Event[] = [];
   let wake: (() => void) | undefined;
   const push = (e: Event) => {
@@ -147,11 +148,8 @@ function post(worker: Worker, m: ToWorker): void {
   worker.postMessage(m);
 }
 
-// The worker runs TypeScript like the rest of Chapar: it registers tsx's loader before loading
-// its entry (a worker does not inherit the loader bin/chapar.js registered in this thread).
-function startWorker(setup: WorkerSetup): Worker {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./contact-import-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: setup, transferList: [setup.pieces], resourceLimits: WORKER_HEAP });
+// The worker runs our TypeScript compiled into one module (lib/thread-script.ts).
+async function startWorker(setup: WorkerSetup): Promise<Worker> {
+  const script = await threadScript(new URL('./contact-import-worker.ts', import.meta.url));
+  return new Worker(script, { workerData: setup, transferList: [setup.pieces], resourceLimits: WORKER_HEAP });
 }

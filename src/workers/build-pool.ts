@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, type ErrorDetail } from '../lib/errors.ts';
+import { threadScript } from '../lib/thread-script.ts';
 import type { DkimKey } from '../mta/dkim.ts';
 import type { MailParts } from '../ports/mail-transport.ts';
 import { BuildThreadError, type BuildJob, type BuiltMessage } from '../services/message-builder.ts';
@@ -24,11 +25,8 @@ export interface BuildPool {
 }
 
 
-export function createBuildPool(opts: { threads: number; secret: Buffer; publicUrl: string; keys: DkimKey[] }): BuildPool {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./build-thread.ts', import.meta.url).href;
-  // A worker does not inherit the tsx loader bin/chapar.js registered: register it first.
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+export async function createBuildPool(opts: { threads: number; secret: Buffer; publicUrl: string; keys: DkimKey[] }): Promise<BuildPool> {
+  const script = await threadScript(new URL('./build-thread.ts', import.meta.url));
   const pending = new Map<number, { resolve: (b: BuiltMessage) => void; reject: (e: Error) => void; thread: number }>();
   const load: number[] = [];
   const known: Set<string>[] = [];
@@ -41,7 +39,7 @@ export function createBuildPool(opts: { threads: number; secret: Buffer; publicU
   const spawn = (i: number): Worker => {
     // A message's garbage is a few hundred kilobytes and dies young: a 4 MB young generation (V8's
     // default is ~50 MB a thread) cut peak RSS with two threads from 450 to 325 MB at the same rate (bench:send).
-    const w = new Worker(boot, { eval: true, workerData: { secret: new Uint8Array(opts.secret), publicUrl: opts.publicUrl, keys }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const w = new Worker(script, { workerData: { secret: new Uint8Array(opts.secret), publicUrl: opts.publicUrl, keys }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     load[i] = 0;
     known[i] = new Set();
     w.on('message', (m: FromBuildThread) => {

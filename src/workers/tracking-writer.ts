@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { threadScript } from '../lib/thread-script.ts';
 import type { TrackingHit } from '../services/tracking-writes.ts';
 
 /** Writes groups of tracking hits somewhere: on this thread, or in a writer thread. */
@@ -13,16 +14,13 @@ export interface TrackingWriter {
  * the next one starts a new thread.
  */
 export function createTrackingThread(url: string): TrackingWriter {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./tracking-thread.ts', import.meta.url).href;
-  // A worker does not inherit the tsx loader bin/chapar.js registered: register it first.
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const entry = new URL('./tracking-thread.ts', import.meta.url);
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let worker: Worker | null = null;
 
-  const start = (): Worker => {
-    const w = new Worker(boot, { eval: true, workerData: { url } });
+  const start = (script: string): Worker => {
+    const w = new Worker(script, { workerData: { url } });
     w.on('message', (m: { id: number; ok: boolean; message?: string }) => {
       const p = pending.get(m.id);
       pending.delete(m.id);
@@ -41,12 +39,17 @@ export function createTrackingThread(url: string): TrackingWriter {
   };
 
   return {
-    write(hits) {
-      worker ??= start();
+    async write(hits) {
+      // The thread's compiled module is ready after the first write; later writes do not wait.
+      if (!worker) {
+        const script = await threadScript(entry);
+        worker ??= start(script);
+      }
+      const w = worker;
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker!.postMessage({ id, hits });
+        w.postMessage({ id, hits });
       });
     },
     async close() {

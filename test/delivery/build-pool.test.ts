@@ -16,7 +16,7 @@ const job = (n: number): BuildJob => ({
 
 describe('build pool', () => {
   it('builds in a thread, fails only the jobs of a thread that dies, and replaces the thread', async () => {
-    const pool = createBuildPool({ threads: 1, secret: Buffer.alloc(32, 3), publicUrl: 'https://mail.shop.example', keys: [] });
+    const pool = await createBuildPool({ threads: 1, secret: Buffer.alloc(32, 3), publicUrl: 'https://mail.shop.example', keys: [] });
     try {
       const first = await pool.build(job(1));
       expect(first.parts.subject).toBe('Order 1');
