@@ -99,7 +99,9 @@ try {
       const handled = runs.map((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!));
       const total = handled.reduce((s, h) => s + h.handled, 0);
       results.pg = total / secs;
-      line('chapar, PostgreSQL, 2 worker processes × 1 build thread', total, secs, `peak RSS ${runs.map((r) => Math.round(r.peakRssBytes / 1e6)).join(' + ')} MB; per process ${handled.map((h) => h.handled).join(' / ')}; ${JSON.stringify(handled.at(-1).statuses)}`);
+      // Counted once both processes have stopped (each process's own count may catch the other's sends in flight).
+      const statuses = await admin.query<{ status: string; n: string }>(`SELECT status, COUNT(*) AS n FROM ${schema}.messages GROUP BY status`);
+      line('chapar, PostgreSQL, 2 worker processes × 1 build thread', total, secs, `peak RSS ${runs.map((r) => Math.round(r.peakRssBytes / 1e6)).join(' + ')} MB; per process ${handled.map((h) => h.handled).join(' / ')}; ${JSON.stringify(Object.fromEntries(statuses.rows.map((r) => [r.status, Number(r.n)])))}`);
     } finally {
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);
       await admin.end();
@@ -117,7 +119,11 @@ function report(label: string, run: ProcessMeasurement) {
   line(label, r.handled, r.seconds, `peak RSS ${Math.round(run.peakRssBytes / 1e6)} MB, CPU ${run.cpuSeconds?.toFixed(1) ?? '?'} s; ${JSON.stringify(r.statuses)}`);
 }
 
-console.log(`\nchapar SQLite / nodemailer loop = ${(results.sqlite! / results.loop!).toFixed(2)}×   (goal ≥ 4×, i.e. ≥ 1,200 msg/s: ${results.sqlite! >= 1200 ? 'met' : 'NOT met'})`);
+// The issue's goal: at least 1,200 msg/s, which it put at four times a loop it measured at ~300/s.
+// Both are printed: the loop's own rate moves with the machine (141–394/s on different days here).
+const ratio = results.sqlite! / results.loop!;
+console.log(`\nchapar SQLite = ${Math.round(results.sqlite!).toLocaleString('en')} msg/s   (goal ≥ 1,200 msg/s: ${results.sqlite! >= 1200 ? 'met' : 'NOT met'})`);
+console.log(`chapar SQLite / nodemailer loop = ${ratio.toFixed(2)}×   (four times the loop: ${ratio >= 4 ? 'met' : 'NOT met'})`);
 console.log(`chapar SQLite / smtp-source    = ${((results.sqlite! / results.source!) * 100).toFixed(0)}%`);
 if (results.pg) console.log(`chapar PostgreSQL (2 workers) / nodemailer loop = ${(results.pg / results.loop!).toFixed(2)}×`);
 console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
