@@ -256,7 +256,7 @@ try {
 
   if (profileDir) {
     const { summariseCpuProfile } = await import('./cpuprofile-summary.ts');
-    // One profile per thread; the main thread is the busy one (the others are tsx's loader, the tracking writer and build threads).
+    // One profile per thread; the main thread is the busy one (the others are tsx's loader and the tracking writer).
     const all = readdirSync(profileDir).map((f) => summariseCpuProfile(join(profileDir, f), ROOT)).sort((a, b) => busy(b) - busy(a));
     console.log(`\nserver threads, busy ms of the whole run: ${all.map((x) => fmt(busy(x))).join(', ')}`);
     const p = all[0]!;

@@ -67,7 +67,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // On an SQLite file, opens and clicks are written by a thread of their own (its commits would
   // otherwise stall the event loop that answers readers); PostgreSQL writes are already off-thread.
   const trackingThread = !opts.database && db.dialect === 'sqlite' && config.databaseUrl !== ':memory:' ? createTrackingThread(config.databaseUrl) : null;
-  const tracking = new TrackingRecorder(ctx, trackingThread ? { write: (hits) => trackingThread.write(hits) } : {});
+  const tracking = new TrackingRecorder(ctx, trackingThread ? { write: (batch) => trackingThread.write(batch) } : {});
   let http: FastifyInstance | undefined;
   return {
     config,

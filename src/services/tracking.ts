@@ -1,5 +1,6 @@
 import { MachineDetector } from '../domain/machine-hits.ts';
 import type { ServiceContext } from './context.ts';
+import { readTrackingHits, TrackingHitBytes, type TrackingHitBatch } from './tracking-hit-bytes.ts';
 import { writeTrackingHits, type TrackingHit } from './tracking-writes.ts';
 
 /** Who made a request to a public endpoint (kept with the event; scanners are told apart from these). */
@@ -9,7 +10,7 @@ export interface Requester {
 }
 
 /** Where groups of hits go: by default this thread's database handle; on SQLite, a writer thread (workers/tracking-writer). */
-export type WriteHits = (hits: TrackingHit[]) => Promise<void>;
+export type WriteHits = (batch: TrackingHitBatch) => Promise<void>;
 
 /**
  * Records opens and clicks from the tracking endpoints. The reader is answered at once (redirect
@@ -21,7 +22,7 @@ export type WriteHits = (hits: TrackingHit[]) => Promise<void>;
  * the writer's time in groups of 400 and ~28 µs in groups of 1,600).
  */
 export class TrackingRecorder {
-  private pending: TrackingHit[] = [];
+  private pending = new TrackingHitBytes();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly writeHits: WriteHits;
@@ -31,7 +32,7 @@ export class TrackingRecorder {
     opts: { write?: WriteHits; detector?: MachineDetector; flushMs?: number; maxBatch?: number } = {},
   ) {
     const detector = opts.detector ?? new MachineDetector();
-    this.writeHits = opts.write ?? ((hits) => writeTrackingHits(ctx.db, detector, hits));
+    this.writeHits = opts.write ?? ((batch) => writeTrackingHits(ctx.db, detector, readTrackingHits(batch)));
     this.flushMs = opts.flushMs ?? 100;
     this.maxBatch = opts.maxBatch ?? 2000;
   }
@@ -61,10 +62,9 @@ export class TrackingRecorder {
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.pending.take();
     // Flushes run one after another, so events keep their order and a slow write is never raced.
-    this.flushing = this.flushing.then(() => (batch.length > 0 ? this.write(batch) : undefined));
+    this.flushing = this.flushing.then(() => (batch.count > 0 ? this.write(batch) : undefined));
     return this.flushing;
   }
 
@@ -75,16 +75,16 @@ export class TrackingRecorder {
 
   private add(kind: TrackingHit['kind'], contactId: string, ref: string, url: string | null, who: Requester): void {
     this.pending.push({ kind, contactId: Number(contactId), ref, url, ip: who.ip, userAgent: who.userAgent === null ? null : who.userAgent.slice(0, 512), at: this.ctx.clock.now() });
-    if (this.pending.length >= this.maxBatch) void this.flush();
+    if (this.pending.count >= this.maxBatch) void this.flush();
     else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.flushMs);
   }
 
-  private async write(batch: TrackingHit[]): Promise<void> {
+  private async write(batch: TrackingHitBatch): Promise<void> {
     try {
       await this.writeHits(batch);
     } catch (err) {
       // The readers were already answered; losing a group of opens is better than failing their requests.
-      this.ctx.logger.error({ err, hits: batch.length }, 'could not record tracking hits');
+      this.ctx.logger.error({ err, hits: batch.count }, 'could not record tracking hits');
     }
   }
 }

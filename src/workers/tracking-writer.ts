@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { threadScript } from '../lib/thread-script.ts';
-import type { TrackingHit } from '../services/tracking-writes.ts';
+import type { TrackingHitBatch } from '../services/tracking-hit-bytes.ts';
 
 /** Writes groups of tracking hits somewhere: on this thread, or in a writer thread. */
 export interface TrackingWriter {
-  write(hits: TrackingHit[]): Promise<void>;
+  write(batch: TrackingHitBatch): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,7 +39,7 @@ export function createTrackingThread(url: string): TrackingWriter {
   };
 
   return {
-    async write(hits) {
+    async write(batch) {
       // The thread's compiled module is ready after the first write; later writes do not wait.
       if (!worker) {
         const script = await threadScript(entry);
@@ -49,7 +49,8 @@ export function createTrackingThread(url: string): TrackingWriter {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        w.postMessage({ id, hits });
+        // The bytes move to the thread (transferred, not copied).
+        w.postMessage({ id, batch }, [batch.bytes]);
       });
     },
     async close() {
