@@ -18,6 +18,7 @@ import type { Plugin } from 'esbuild';
 /** One compiled module per entry and process; the first start of a kind of thread waits for it. */
 const compiled = new Map<string, Promise<string>>();
 let outDir: string | null = null;
+let compiling = 0;
 
 /** The compiled module for `entry` (a .ts file URL): a file path, written once per process. */
 export function threadScript(entry: URL): Promise<string> {
@@ -36,7 +37,18 @@ export async function startThread(entry: URL, options: WorkerOptions = {}): Prom
 }
 
 async function compile(entry: URL): Promise<string> {
-  const { build } = await import('esbuild');
+  const esbuild = await import('esbuild');
+  compiling++;
+  try {
+    return await compileWith(esbuild.build, entry);
+  } finally {
+    // esbuild compiles in a child process of its own; a server has no use for it once its
+    // threads' modules are written (a later compile starts it again).
+    if (--compiling === 0) await esbuild.stop();
+  }
+}
+
+async function compileWith(build: typeof import('esbuild').build, entry: URL): Promise<string> {
   const result = await build({
     entryPoints: [fileURLToPath(entry)],
     bundle: true,
