@@ -1,7 +1,7 @@
 import { MachineDetector } from '../domain/machine-hits.ts';
 import type { ServiceContext } from './context.ts';
 import { readTrackingHits, TrackingHitBytes, type TrackingHitBatch } from './tracking-hit-bytes.ts';
-import { writeTrackingHits, type TrackingHit } from './tracking-writes.ts';
+import { SentTimes, writeTrackingHits, type TrackingHit } from './tracking-writes.ts';
 
 /** Who made a request to a public endpoint (kept with the event; scanners are told apart from these). */
 export interface Requester {
@@ -32,7 +32,8 @@ export class TrackingRecorder {
     opts: { write?: WriteHits; detector?: MachineDetector; flushMs?: number; maxBatch?: number } = {},
   ) {
     const detector = opts.detector ?? new MachineDetector();
-    this.writeHits = opts.write ?? ((batch) => writeTrackingHits(ctx.db, detector, readTrackingHits(batch)));
+    const sent = new SentTimes();
+    this.writeHits = opts.write ?? ((batch) => writeTrackingHits(ctx.db, detector, readTrackingHits(batch), sent));
     this.flushMs = opts.flushMs ?? 100;
     this.maxBatch = opts.maxBatch ?? 2000;
   }
