@@ -3,7 +3,6 @@ import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Plugin } from 'esbuild';
 
 // Worker threads run our TypeScript compiled by esbuild (the compiler tsx itself uses) into one
@@ -20,7 +19,7 @@ const compiled = new Map<string, Promise<string>>();
 let outDir: string | null = null;
 let compiling = 0;
 
-/** The compiled module for `entry` (a .ts file URL): a file path, written once per process. */
+/** The compiled module for `entry` (a .ts file URL): a file path, written once per process, for `new Worker(path)`. */
 export function threadScript(entry: URL): Promise<string> {
   let hit = compiled.get(entry.href);
   if (!hit) {
@@ -29,11 +28,6 @@ export function threadScript(entry: URL): Promise<string> {
     hit.catch(() => compiled.delete(entry.href));
   }
   return hit;
-}
-
-/** Starts a worker thread running the TypeScript module `entry` (see threadScript). */
-export async function startThread(entry: URL, options: WorkerOptions = {}): Promise<Worker> {
-  return new Worker(await threadScript(entry), options);
 }
 
 async function compile(entry: URL): Promise<string> {

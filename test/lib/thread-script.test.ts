@@ -1,13 +1,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { startThread, threadScript } from '../../src/lib/thread-script.ts';
+import { Worker } from 'node:worker_threads';
+import { threadScript } from '../../src/lib/thread-script.ts';
 
 const fixture = (name: string) => new URL(`../fixtures/threads/${name}`, import.meta.url);
 
 describe('thread modules compiled from TypeScript', () => {
   it('runs a TypeScript entry with its relative imports and packages in a worker thread, no loader', async () => {
-    const worker = await startThread(fixture('entry.ts'), { workerData: { name: 'Dariush' } });
+    const worker = new Worker(await threadScript(fixture('entry.ts')), { workerData: { name: 'Dariush' } });
     const [message] = await once(worker, 'message');
     expect(message).toBe('Salam, DARIUSH');
     await worker.terminate();
