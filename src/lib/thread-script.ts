@@ -33,27 +33,24 @@ export function threadScript(entry: URL): Promise<string> {
 async function compile(entry: URL): Promise<string> {
   const esbuild = await import('esbuild');
   compiling++;
+  let code: string;
   try {
-    return await compileWith(esbuild.build, entry);
+    const result = await esbuild.build({
+      entryPoints: [fileURLToPath(entry)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+      plugins: [packagesByUrl],
+    });
+    code = result.outputFiles[0]!.text;
   } finally {
     // esbuild compiles in a child process of its own; a server has no use for it once its
     // threads' modules are written (a later compile starts it again).
     if (--compiling === 0) await esbuild.stop();
   }
-}
-
-async function compileWith(build: typeof import('esbuild').build, entry: URL): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-    plugins: [packagesByUrl],
-  });
-  const code = result.outputFiles[0]!.text;
   // import.meta.url would name the compiled file, not the source beside which a module looks
   // for its files: refuse, rather than let such a thread fail later in a way hard to trace.
   if (/\bimport\.meta\b/.test(code)) throw new Error(`${basename(entry.pathname)}: a module it imports uses import.meta, which cannot run in a compiled thread module`);

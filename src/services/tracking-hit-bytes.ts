@@ -36,7 +36,7 @@ export class TrackingHitBytes {
 
   push(h: TrackingHit): void {
     // The worst case: 3 bytes of UTF-8 per UTF-16 unit, and a length field per string.
-    this.room(FIXED + 16 + 3 * ((h.ref.length) + (h.url?.length ?? 0) + (h.ip?.length ?? 0) + (h.userAgent?.length ?? 0)));
+    this.room(FIXED + 16 + 3 * (h.ref.length + (h.url?.length ?? 0) + (h.ip?.length ?? 0) + (h.userAgent?.length ?? 0)));
     const b = this.buf;
     b[this.at] = h.kind === 'clicked' ? 1 : 0;
     b.writeDoubleLE(h.contactId, this.at + 1);
