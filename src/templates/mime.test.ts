@@ -168,4 +168,26 @@ describe('quotedPrintable', () => {
     const long = quotedPrintable('é'.repeat(100)).toString().split('\r\n');
     for (const line of long) expect(line).toMatch(/^(=[0-9A-F]{2})*=?$/);
   });
+
+  it('keeps every rule of RFC 2045 §6.7 and decodes back to the text, for 20,000 awkward texts', () => {
+    // Pieces that meet at line ends, the 76-character limit and line starts in every order.
+    const pieces = ['a', ' ', '\t', '\r', '\n', '\r\n', '.', 'F', 'From ', 'Fro', '=', '\x00', '\x01', '\x7f', 'é', '€', 'ش', '😀', '\ud800', '\udc00', 'x'.repeat(70), 'y'.repeat(73), '     '];
+    let seed = 2026;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let t = 0; t < 20_000; t++) {
+      let text = '';
+      for (let k = random(40); k > 0; k--) text += pieces[random(pieces.length)];
+      const qp = quotedPrintable(text).toString('latin1');
+      const lines = qp.split('\r\n');
+      for (const line of lines) {
+        expect(line.length, JSON.stringify(text)).toBeLessThanOrEqual(76);
+        expect(line, JSON.stringify(text)).toMatch(/^([\x21-\x3c\x3e-\x7e \t]|=[0-9A-F]{2})*=?$/);
+        expect(line, JSON.stringify(text)).not.toMatch(/[ \t]$|^\.|^From /);
+      }
+      // A soft break never splits a character: no line opens with a UTF-8 continuation byte.
+      expect(qp, JSON.stringify(text)).not.toMatch(/=\r\n=[89AB][0-9A-F]/);
+      const decoded = Buffer.from(qp.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      expect(decoded.equals(Buffer.from(text.replace(/\r\n|\r|\n/g, '\r\n'))), JSON.stringify(text)).toBe(true);
+    }
+  });
 });

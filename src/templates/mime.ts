@@ -205,60 +205,51 @@ export function quotedPrintable(text: string): Buffer {
   return Buffer.from(out.subarray(0, writeQuotedPrintable(text, out, 0)));
 }
 
-// How writeQuotedPrintable treats each ASCII character.
-const LITERAL = 0;
-const ESCAPED = 1; // '=', controls, DEL
-const BLANK = 2; // space or tab: literal unless a line end follows
-const BREAK = 3; // CR or LF
-const LINE_START = 4; // '.' or 'F': escaped when one starts a line ('.', "From ")
-const ASCII_CLASS = new Uint8Array(128).fill(LITERAL);
-for (let c = 0; c < 32; c++) ASCII_CLASS[c] = ESCAPED;
-ASCII_CLASS[61] = ASCII_CLASS[127] = ESCAPED;
-ASCII_CLASS[32] = ASCII_CLASS[9] = BLANK;
-ASCII_CLASS[13] = ASCII_CLASS[10] = BREAK;
-ASCII_CLASS[46] = ASCII_CLASS[70] = LINE_START;
+// Bytes copied as they are in the middle of a line: printable ASCII but '=', and space and tab
+// (a blank is escaped afterwards if a line end follows it: see escapeLastBlank).
+const PLAIN = new Uint8Array(256);
+for (let c = 32; c < 127; c++) PLAIN[c] = 1;
+PLAIN[61] = 0;
+PLAIN[9] = 1;
 
-// Straight from the string's UTF-16 units into the buffer, one table lookup for most characters:
-// converting to UTF-8 with Buffer.from first, then encoding the bytes, cost twice as much (bench:render).
+// The text's UTF-8 bytes, reused between messages like `scratch`.
+let utf8 = Buffer.allocUnsafe(1 << 16);
+
+// Encodes the text's UTF-8 bytes (written natively first, which also flattens a string built by
+// concatenation), with one table lookup and two comparisons for most bytes. Faster than reading
+// the string's UTF-16 units one by one: 93–113 µs instead of 128–158 µs per 19 KB order
+// confirmation, straight after composing (2026-11-27, a throw-away script; outputs identical for
+// 200,000 random strings of blanks, line ends, dots, "From ", '=', controls and non-ASCII).
 function writeQuotedPrintable(text: string, out: Buffer, at: number): number {
-  const n = text.length;
+  if (utf8.length < text.length * 3) utf8 = Buffer.allocUnsafe(text.length * 3);
+  const src = utf8;
+  const n = src.write(text, 0, 'utf8');
   let o = at;
   let col = 0;
   for (let i = 0; i < n; i++) {
-    let c = text.charCodeAt(i);
+    const c = src[i]!;
+    // Line starts (col 0) and full lines (col 75) take the slow path below.
+    if (PLAIN[c] === 1 && col !== 0 && col !== 75) {
+      out[o++] = c;
+      col++;
+      continue;
+    }
+    if (c === 13 || c === 10) {
+      if (c === 13 && i + 1 < n && src[i + 1] === 10) i++;
+      o = escapeLastBlank(out, o, col);
+      out[o++] = 13;
+      out[o++] = 10;
+      col = 0;
+      continue;
+    }
     if (c < 128) {
-      const kind = ASCII_CLASS[c]!;
-      if (kind === LITERAL || (kind === LINE_START && col > 0 && col < 75)) {
-        if (col === 75) {
-          out[o++] = 61;
-          out[o++] = 13;
-          out[o++] = 10;
-          col = 0;
-        }
-        out[o++] = c;
-        col++;
-        continue;
-      }
-      if (kind === BREAK) {
-        if (c === 13 && i + 1 < n && text.charCodeAt(i + 1) === 10) i++;
-        out[o++] = 13;
-        out[o++] = 10;
-        col = 0;
-        continue;
-      }
-      let escape = kind === ESCAPED;
-      if (kind === BLANK) {
-        const next = i + 1 < n ? text.charCodeAt(i + 1) : 10;
-        escape = next === 13 || next === 10;
-      }
-      if (col + (escape ? 3 : 1) > 75) {
-        out[o++] = 61;
-        out[o++] = 13;
-        out[o++] = 10;
+      const escaped = (c < 32 && c !== 9) || c === 61 || c === 127;
+      if (col + (escaped ? 3 : 1) > 75) {
+        o = softBreak(out, o);
         col = 0;
       }
-      if (kind === LINE_START && col === 0) escape = c === 46 || text.startsWith('From ', i);
-      if (escape) {
+      const opensLine = col === 0 && (c === 46 || (c === 70 && i + 4 < n && src[i + 1] === 114 && src[i + 2] === 111 && src[i + 3] === 109 && src[i + 4] === 32));
+      if (escaped || opensLine) {
         o = escapeByte(out, o, c);
         col += 3;
       } else {
@@ -268,35 +259,33 @@ function writeQuotedPrintable(text: string, out: Buffer, at: number): number {
       continue;
     }
     // A non-ASCII character: its UTF-8 bytes, all escaped, kept on one line.
-    let bytes: number;
-    if (c < 0x800) bytes = 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
-      bytes = 4;
-    } else {
-      if ((c & 0xf800) === 0xd800) c = 0xfffd; // a lone surrogate, as Buffer.from writes it
-      bytes = 3;
-    }
+    const bytes = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
     if (col + bytes * 3 > 75) {
-      out[o++] = 61;
-      out[o++] = 13;
-      out[o++] = 10;
+      o = softBreak(out, o);
       col = 0;
     }
-    if (bytes === 2) {
-      o = escapeByte(out, o, 0xc0 | (c >> 6));
-    } else if (bytes === 3) {
-      o = escapeByte(out, o, 0xe0 | (c >> 12));
-      o = escapeByte(out, o, 0x80 | ((c >> 6) & 0x3f));
-    } else {
-      o = escapeByte(out, o, 0xf0 | (c >> 18));
-      o = escapeByte(out, o, 0x80 | ((c >> 12) & 0x3f));
-      o = escapeByte(out, o, 0x80 | ((c >> 6) & 0x3f));
-    }
-    o = escapeByte(out, o, 0x80 | (c & 0x3f));
+    for (let k = 0; k < bytes; k++) o = escapeByte(out, o, src[i + k]!);
+    i += bytes - 1;
     col += bytes * 3;
   }
-  return o;
+  return escapeLastBlank(out, o, col);
+}
+
+/**
+ * A space or tab written last on a line that now ends: escaped (RFC 2045 §6.7 (3): transports may
+ * strip trailing blanks), on the next line after a soft break if the escape no longer fits.
+ */
+function escapeLastBlank(out: Buffer, o: number, col: number): number {
+  const b = out[o - 1];
+  if (col === 0 || (b !== 32 && b !== 9)) return o;
+  return escapeByte(out, col + 2 > 75 ? softBreak(out, o - 1) : o - 1, b);
+}
+
+function softBreak(out: Buffer, o: number): number {
+  out[o] = 61;
+  out[o + 1] = 13;
+  out[o + 2] = 10;
+  return o + 3;
 }
 
 const HEX_CODES = Uint8Array.from(HEX, (ch) => ch.charCodeAt(0));
