@@ -1,5 +1,6 @@
 import { Context, Liquid, toValue, toValueSync, Tokenizer, TypeGuards, type Emitter, type Template } from 'liquidjs';
 import { formatDate, formatMoney, pluralWord, type DateStyle } from './formatting.ts';
+import { renderDirectly } from './liquid-direct.ts';
 
 /** What liquidjs binds `this` to in a filter (its own type is not exported). */
 interface FilterImpl {
@@ -108,6 +109,7 @@ export function renderParsed(liquid: Liquid, template: Template[], data: Record<
     const fixed = staticTextOf(template);
     if (fixed !== null) return fixed;
   }
+  renderDirectly(template);
   const ctx = new Context(data, liquid.options, { sync: true }, { liquid });
   ctx.setRegister(ENV_KEY, 'format' in format ? format : { format });
   if (!listener) return liquid.renderSync(template, ctx) as string;
