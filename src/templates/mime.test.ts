@@ -169,12 +169,12 @@ describe('quotedPrintable', () => {
     for (const line of long) expect(line).toMatch(/^(=[0-9A-F]{2})*=?$/);
   });
 
-  it('keeps every rule of RFC 2045 §6.7 and decodes back to the text, for 20,000 awkward texts', () => {
+  it('keeps every rule of RFC 2045 §6.7 and decodes back to the text, for 10,000 awkward texts', () => {
     // Pieces that meet at line ends, the 76-character limit and line starts in every order.
     const pieces = ['a', ' ', '\t', '\r', '\n', '\r\n', '.', 'F', 'From ', 'Fro', '=', '\x00', '\x01', '\x7f', 'é', '€', 'ش', '😀', '\ud800', '\udc00', 'x'.repeat(70), 'y'.repeat(73), '     '];
     let seed = 2026;
     const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
-    for (let t = 0; t < 20_000; t++) {
+    for (let t = 0; t < 10_000; t++) {
       let text = '';
       for (let k = random(40); k > 0; k--) text += pieces[random(pieces.length)];
       const qp = quotedPrintable(text).toString('latin1');
