@@ -15,7 +15,7 @@ import pino from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { openDatabase } from '../src/db/database.ts';
-import { describeMachine } from './machine-info.ts';
+import { describeMachine, stealMeter, stealText } from './machine-info.ts';
 import { seedTrackedMessages, webhookRequests, type WebhookRequest } from './events-seed.ts';
 
 const argOf = (name: string, dflt: number) => {
@@ -41,6 +41,8 @@ interface Run {
   p99: number;
   ok: number;
   errors: number;
+  /** CPU the hypervisor gave to other guests during the run, % (bench/machine-info.ts). */
+  steal?: number | null;
 }
 
 type Req = { path: string; method?: string; body?: string; headers?: Record<string, string> };
@@ -162,6 +164,11 @@ function cpuNote(rs: Run[]): string {
 const busy = (p: { totalMs: number; selfByArea: { name: string; ms: number }[] }) => p.totalMs - (p.selfByArea.find((a) => a.name === '(idle)')?.ms ?? 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
+/** The median steal of a scenario's timed runs, when /proc/stat could be read. */
+const stealNote = (rs: Run[]) => {
+  const known = rs.map((r) => r.steal).filter((x): x is number => typeof x === 'number');
+  return known.length > 0 ? `  ${stealText(median(known))}` : '';
+};
 
 const info = describeMachine();
 console.log(`bench:events  ${info.date}  node ${info.node}  ${info.cpuModel} × ${info.cores}  sqlite ${info.sqlite}  git ${info.git}  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -231,7 +238,9 @@ try {
     for (const s of scenarios) {
       const pid = s.url === baseline.url ? baseline.child.pid! : chapar.child.pid!;
       const before = threadCpuMs(pid);
+      const steal = stealMeter();
       const r = await load(s, DURATION, s.amount);
+      r.steal = steal();
       const used = cpuBetween(before, threadCpuMs(pid));
       if (r.ok > 0) r.cpu = { main: (used.main * 1000) / r.ok, others: (used.others * 1000) / r.ok };
       runs.set(s.label, [...(runs.get(s.label) ?? []), r]);
@@ -251,7 +260,7 @@ try {
     const ratio = median(rs.map((r, round) => r.rps / baseRuns[round]!.rps));
     const perReq = s.counts?.perRequest ?? 1;
     const evs = perReq > 1 ? `  (${fmt(rps * perReq)} events/s)` : '';
-    console.log(`${s.label.padEnd(36)} ${fmt(rps).padStart(7)} req/s  p50 ${median(rs.map((r) => r.p50)).toFixed(1).padStart(6)} ms  p99 ${median(rs.map((r) => r.p99)).toFixed(1).padStart(6)} ms  ${(ratio * 100).toFixed(0).padStart(4)}% of baseline  errors ${rs.reduce((n, r) => n + r.errors, 0)}${evs}${cpuNote(rs)}`);
+    console.log(`${s.label.padEnd(36)} ${fmt(rps).padStart(7)} req/s  p50 ${median(rs.map((r) => r.p50)).toFixed(1).padStart(6)} ms  p99 ${median(rs.map((r) => r.p99)).toFixed(1).padStart(6)} ms  ${(ratio * 100).toFixed(0).padStart(4)}% of baseline  errors ${rs.reduce((n, r) => n + r.errors, 0)}${evs}${cpuNote(rs)}${stealNote(rs)}`);
   }
 
   if (profileDir) {

@@ -44,6 +44,36 @@ export function loadAverage(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
+/**
+ * The share of CPU time the hypervisor gave to other guests ("steal" in /proc/stat) from now until
+ * the returned function is called, as a percentage; null where /proc/stat cannot be read. This
+ * machine is a shared virtual one: the same code has run ~30% slower in minutes when steal rose
+ * from ~1% to 26–35% (vmstat, 2026-11-27), so every timed run prints it beside its figure.
+ */
+export function stealMeter(): () => number | null {
+  const read = (): number[] | null => {
+    try {
+      const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+      return fields.length === 8 && fields.every(Number.isFinite) ? fields : null;
+    } catch {
+      return null;
+    }
+  };
+  const start = read();
+  return () => {
+    const end = read();
+    if (!start || !end) return null;
+    const delta = end.map((v, i) => v - start[i]!);
+    const total = delta.reduce((a, b) => a + b, 0);
+    return total > 0 ? (delta[7]! / total) * 100 : null;
+  };
+}
+
+/** "steal 12%" for a run's line, or "" where it cannot be measured. */
+export function stealText(steal: number | null): string {
+  return steal === null ? '' : `steal ${steal.toFixed(0)}%`;
+}
+
 function describeCheckout(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();

@@ -14,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { createKeyring } from '../src/lib/secrets.ts';
+import { stealMeter, stealText } from './machine-info.ts';
 import { compileVariant } from '../src/templates/compile.ts';
 import { buildMime, composeMessage, type ComposedMessage, type PreparedVariant, type StoreProfile } from '../src/templates/compose.ts';
 import { createLiquid, renderParsed } from '../src/templates/liquid.ts';
@@ -85,6 +86,7 @@ console.log(`bench:render  ${new Date().toISOString()}  node ${process.version} 
 console.log(`template ${KEY} (en), ${N.toLocaleString('en')} contacts in ${ROUNDS} rounds; MJML compiled once in ${compileMs.toFixed(0)} ms (${compiled.value.html.length.toLocaleString('en')} bytes of HTML)\n`);
 
 for (const v of variants) for (let i = 0; i < 500; i++) await v.run(i); // warm up
+const steal = stealMeter();
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of variants) {
     const count = Math.round((N * v.share) / ROUNDS);
@@ -98,6 +100,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
+const stealAll = steal();
 const rate = (v: Variant) => v.done / (v.wallMs / 1000);
 const cpuRate = (v: Variant) => v.done / (v.cpuUs / 1e6);
 const [baseline, full, mime, nodemailer] = variants as [Variant, Variant, Variant, Variant];
@@ -111,4 +114,4 @@ const ratio = rate(full) / rate(baseline);
 console.log(`\nfull composition / baseline = ${(ratio * 100).toFixed(0)}% wall-clock, ${((cpuRate(full) / cpuRate(baseline)) * 100).toFixed(0)}% by CPU time  (goal ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
 console.log(`with MIME build / baseline  = ${((rate(mime) / rate(baseline)) * 100).toFixed(0)}% (mime.ts), ${((rate(nodemailer) / rate(baseline)) * 100).toFixed(0)}% (nodemailer)`);
 console.log(`MIME build alone ≈ ${(1e6 / rate(mime) - 1e6 / rate(full)).toFixed(0)} µs a message with mime.ts, ${(1e6 / rate(nodemailer) - 1e6 / rate(full)).toFixed(0)} µs with nodemailer`);
-console.log(`MJML compiles per run: 1 (per template version), never per recipient;  load at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`MJML compiles per run: 1 (per template version), never per recipient;  load at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}  ${stealText(stealAll)} of the CPU during the rounds`);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
+import { stealMeter, stealText } from './machine-info.ts';
 import { measureProcess, type ProcessMeasurement } from './measure-process.ts';
 
 const argOf = (name: string, dflt: number) => {
@@ -34,8 +35,10 @@ function startSink(): ChildProcess {
   return spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', '-m', '256', `127.0.0.1:${PORT}`, '256'], { stdio: 'ignore' });
 }
 
+// Each timed part restarts the meter; its line shows how much CPU the hypervisor took meanwhile.
+let steal = stealMeter();
 const line = (label: string, n: number, secs: number, extra = '') =>
-  console.log(`${label.padEnd(62)} ${n.toLocaleString('en').padStart(8)} msgs ${secs.toFixed(2).padStart(7)} s ${Math.round(n / secs).toLocaleString('en').padStart(7)} msg/s ${extra}`);
+  console.log(`${label.padEnd(62)} ${n.toLocaleString('en').padStart(8)} msgs ${secs.toFixed(2).padStart(7)} s ${Math.round(n / secs).toLocaleString('en').padStart(7)} msg/s ${extra} ${stealText(steal())}`.trimEnd());
 
 console.log(`bench:send  ${new Date().toISOString()}  node ${process.version}  ${cpus()[0]?.model} × ${cpus().length}  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const sink = startSink();
@@ -44,6 +47,7 @@ const results: Record<string, number> = {};
 try {
   // Baseline 1: smtp-source, 16 sessions, 20 KB messages.
   {
+    steal = stealMeter();
     const t0 = performance.now();
     const r = spawnSync('/usr/sbin/smtp-source', ['-s', '16', '-m', String(SOURCE_N), '-l', '20480', '-f', 'a@shop.example', '-t', 'b@example.com', `127.0.0.1:${PORT}`]);
     if (r.status !== 0) throw new Error(`smtp-source failed: ${r.stderr}`);
@@ -57,6 +61,7 @@ try {
     const mailer = nodemailer.createTransport({ pool: true, maxConnections: 16, maxMessages: 1000, host: '127.0.0.1', port: PORT, ignoreTLS: true, dkim: { domainName: 'shop.example', keySelector: 'bench', privateKey } });
     const body = (i: number) => `<p>Hello customer ${i},</p>` + '<p>Thank you for shopping with us. Your order is being prepared with care. </p>'.repeat(260);
     let next = 0;
+    steal = stealMeter();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 16 }, async () => {
       while (next < LOOP_N) {
@@ -77,6 +82,7 @@ try {
     if (prep.exitCode !== 0) throw new Error(`prepare failed: ${prep.stderr}`);
     const queued = JSON.parse(prep.stdout.trim().split('\n').at(-1)!);
     console.log(`(sqlite: ${N.toLocaleString('en')} messages queued in ${queued.seconds.toFixed(1)} s, ${Math.round(N / queued.seconds).toLocaleString('en')}/s; not part of the send rate)`);
+    steal = stealMeter();
     const run = await measureProcess(process.execPath, [RUN_TS, SIDE, 'drain'], env);
     report('chapar, SQLite, 1 process, ' + THREADS + ' build threads', run);
     rmSync(dir, { recursive: true, force: true });
@@ -93,6 +99,7 @@ try {
     try {
       const prep = await measureProcess(process.execPath, [RUN_TS, SIDE, 'prepare', String(N)], env);
       if (prep.exitCode !== 0) throw new Error(`prepare failed: ${prep.stderr}`);
+      steal = stealMeter();
       const t0 = performance.now();
       const runs = await Promise.all([0, 1].map(() => measureProcess(process.execPath, [RUN_TS, SIDE, 'drain'], env)));
       const secs = (performance.now() - t0) / 1000;
