@@ -34,7 +34,13 @@ export function renderDirectly(template: Template[]): void {
   for (const node of template) patchNode(node);
 }
 
+// Nodes already given a direct render: one reached twice (through two lists) keeps liquidjs's
+// render as its fallback, never a direct one.
+const patched = new WeakSet<Template>();
+
 function patchNode(node: Template): void {
+  if (patched.has(node)) return;
+  patched.add(node);
   if (node instanceof Output) {
     patchOutput(node);
     return;
