@@ -8,14 +8,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pino from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { openDatabase } from '../src/db/database.ts';
-import { describeMachine, stealMeter, stealText } from './machine-info.ts';
+import { describeMachine, loadAverage, stealMeter, stealText } from './machine-info.ts';
 import { seedTrackedMessages, webhookRequests, type WebhookRequest } from './events-seed.ts';
 
 const argOf = (name: string, dflt: number) => {
@@ -171,7 +171,7 @@ const stealNote = (rs: Run[]) => {
 };
 
 const info = describeMachine();
-console.log(`bench:events  ${info.date}  node ${info.node}  ${info.cpuModel} × ${info.cores}  sqlite ${info.sqlite}  git ${info.git}  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`bench:events  ${info.date}  node ${info.node}  ${info.cpuModel} × ${info.cores}  sqlite ${info.sqlite}  git ${info.git}  load ${loadAverage()}`);
 console.log(`${CONNECTIONS} connections from ${CLIENT} (webhooks: autocannon), ${DURATION} s per timed run, ${ROUNDS} rounds (median shown), ${CONTACTS} contacts with one sent message each; LOG_LEVEL=info\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'chapar-bench-events-'));

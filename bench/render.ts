@@ -10,11 +10,11 @@
 // ten rounds over the contacts (each round: a tenth of them through every variant), so a busy
 // minute slows all of them alike; each variant's time is the sum of its rounds. Wall-clock rates
 // decide the goal; the CPU time this process used is shown beside them.
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { createKeyring } from '../src/lib/secrets.ts';
-import { stealMeter, stealText } from './machine-info.ts';
+import { loadAverage, stealMeter, stealText } from './machine-info.ts';
 import { compileVariant } from '../src/templates/compile.ts';
 import { buildMime, composeMessage, type ComposedMessage, type PreparedVariant, type StoreProfile } from '../src/templates/compose.ts';
 import { createLiquid, renderParsed } from '../src/templates/liquid.ts';
@@ -82,7 +82,7 @@ const cpuNow = () => {
   return u.user + u.system;
 };
 
-console.log(`bench:render  ${new Date().toISOString()}  node ${process.version}  ${cpus()[0]?.model} × ${cpus().length}  load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`bench:render  ${new Date().toISOString()}  node ${process.version}  ${cpus()[0]?.model} × ${cpus().length}  load ${loadAverage()}`);
 console.log(`template ${KEY} (en), ${N.toLocaleString('en')} contacts in ${ROUNDS} rounds; MJML compiled once in ${compileMs.toFixed(0)} ms (${compiled.value.html.length.toLocaleString('en')} bytes of HTML)\n`);
 
 for (const v of variants) for (let i = 0; i < 500; i++) await v.run(i); // warm up
@@ -114,4 +114,4 @@ const ratio = rate(full) / rate(baseline);
 console.log(`\nfull composition / baseline = ${(ratio * 100).toFixed(0)}% wall-clock, ${((cpuRate(full) / cpuRate(baseline)) * 100).toFixed(0)}% by CPU time  (goal ≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
 console.log(`with MIME build / baseline  = ${((rate(mime) / rate(baseline)) * 100).toFixed(0)}% (mime.ts), ${((rate(nodemailer) / rate(baseline)) * 100).toFixed(0)}% (nodemailer)`);
 console.log(`MIME build alone ≈ ${(1e6 / rate(mime) - 1e6 / rate(full)).toFixed(0)} µs a message with mime.ts, ${(1e6 / rate(nodemailer) - 1e6 / rate(full)).toFixed(0)} µs with nodemailer`);
-console.log(`MJML compiles per run: 1 (per template version), never per recipient;  load at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}  ${stealText(stealAll)} of the CPU during the rounds`);
+console.log(`MJML compiles per run: 1 (per template version), never per recipient;  load at the end ${loadAverage()}  ${stealText(stealAll)} of the CPU during the rounds`);
