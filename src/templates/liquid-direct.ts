@@ -99,8 +99,12 @@ function patchOutput(output: Output): void {
 // What liquidjs's sync driver does with a value a step yields: runs a generator to its end, refuses a promise.
 function settle(v: unknown): unknown {
   if (isIterator(v)) return toValueSync(v);
-  if (v && typeof (v as { then?: unknown }).then === 'function') throw new Error('async functions cannot be called synchronously');
+  if (isThenable(v)) throw new Error('async functions cannot be called synchronously');
   return v;
+}
+
+function isThenable(v: unknown): boolean {
+  return !!v && typeof (v as { then?: unknown }).then === 'function';
 }
 
 function isIterator(v: unknown): v is IterableIterator<unknown> {
@@ -140,7 +144,7 @@ function readPath(ctx: Context, paths: readonly (string | number)[]): unknown {
       if (typeof o.toLiquid === 'function' || typeof o[key] === 'function') return GENERIC;
     }
     scope = ctx.readProperty(scope as object, key as string);
-    if (isIterator(scope) || (scope && typeof (scope as { then?: unknown }).then === 'function')) return GENERIC;
+    if (isIterator(scope) || isThenable(scope)) return GENERIC;
   }
   return scope;
 }
