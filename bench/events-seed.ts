@@ -45,7 +45,9 @@ export async function seedTrackedMessages(app: App, n: number): Promise<Seeded> 
     });
     await ctx.db.k.updateTable('messages').set({ status: 'sent', sentAt, transport: 'bench', providerMessageId: `<bench-${i}@mg.shop.example>` }).where('id', '=', message.id).execute();
     out.refs.push(message.ref);
-    out.clicks.push(ctx.composer.urls.click(message.ref, contact.id, `https://shop.example/product/${i}`));
+    // A product link as a campaign carries it, with its UTM parameters (templates/links.ts): the
+    // length decides how much of the signature check is hashed (templates/link-signer.ts).
+    out.clicks.push(ctx.composer.urls.click(message.ref, contact.id, `https://shop.example/products/item-${i}?utm_source=chapar&utm_medium=email&utm_campaign=black-friday`));
     out.pixels.push(ctx.composer.urls.openPixel(message.ref, contact.id));
   }
   return out;

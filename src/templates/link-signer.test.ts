@@ -13,6 +13,18 @@ describe('LinkSigner', () => {
     }
   });
 
+  it('computes the same HMAC at every message length around the block boundaries, with keys of every size', () => {
+    // 119 bytes is where the inner hash leaves JS for one native call; multi-byte characters straddle the blocks.
+    for (const key of [randomBytes(1), randomBytes(32), randomBytes(63), randomBytes(64), randomBytes(65), randomBytes(200)]) {
+      const signer = new LinkSigner(key);
+      for (let n = 0; n <= 300; n++) {
+        for (const text of ['a'.repeat(n), 'ب'.repeat(n >> 1) + 'x'.repeat(n & 1), randomBytes(n).toString('latin1')]) {
+          expect(signer.macHex(text)).toBe(createHmac('sha256', key).update(text).digest('hex'));
+        }
+      }
+    }
+  });
+
   it('signs parts exactly as signParts does, so links already sent still verify', () => {
     const key = randomBytes(32);
     const signer = new LinkSigner(key);
@@ -30,5 +42,9 @@ describe('LinkSigner', () => {
     expect(new LinkSigner(randomBytes(32)).verify(['42', 'ref00000001', 'https://shop.example/'], sig)).toBe(false);
     expect(signer.verify(['42', 'ref00000001', 'https://shop.example/'], sig.slice(0, -1))).toBe(false);
     expect(signer.verify(['42', 'ref00000001', 'https://shop.example/'], '')).toBe(false);
+    // The same bytes written otherwise (padding, a character base64url decoders skip) are not the signature.
+    expect(signer.verify(['42', 'ref00000001', 'https://shop.example/'], `${sig}==`)).toBe(false);
+    expect(signer.verify(['42', 'ref00000001', 'https://shop.example/'], `${sig.slice(0, 10)}.${sig.slice(10)}`)).toBe(false);
+    expect(signer.verify(['42', 'ref00000001', 'https://shop.example/'], sig)).toBe(true);
   });
 });

@@ -1,51 +1,55 @@
 import * as crypto from 'node:crypto';
+import { SHA256_IV, sha256Block, sha256Digest, sha256Pad } from '../lib/sha256-block.ts';
 
 // Every email carries 6–7 signatures (click links, pixel, unsubscribe token, VERP address), and
-// createHmac costs ~3 µs each, mostly in setting up a fresh key object per call. HMAC is two
-// hashes over the key's padded blocks (RFC 2104), so with the pads prepared once it is two
-// one-shot crypto.hash calls: ~1.5 µs, the same bytes (bench:render).
+// every click and open checks one on the thread that answers the reader. createHmac costs ~5 µs a
+// call here and each one-shot crypto.hash ~2.1 µs whatever the input, mostly OpenSSL 3's set-up.
+// HMAC is two hashes, each starting with one block of the padded key (RFC 2104); those two blocks
+// are compressed once per key and their states kept, so a short message (≤ 119 bytes: the pixel's
+// and unsubscribe token's, most click links') costs two or three block compressions in JS
+// (lib/sha256-block.ts, ~0.7 µs each) and a longer one a native inner hash and a JS outer block.
+// The bytes are those of createHmac (link-signer.test.ts).
 
 type OneShotHash = (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer;
-// crypto.hash arrived in Node 20.12; older versions fall back to createHmac.
+// crypto.hash arrived in Node 20.12; without it every message is hashed in JS.
 const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
 
 const BLOCK = 64;
+/** The longest message whose inner hash is two blocks (with its 9 bytes of padding). */
+const TWO_BLOCKS = 2 * BLOCK - 9;
+/** Room for SHA-256 padding after a message. */
+const PAD = BLOCK + 8;
 
 /** HMAC-SHA256 under one key, for the links and tokens Chapar signs. Not for concurrent use across threads. */
 export class LinkSigner {
-  private readonly key: Buffer;
-  // ipad ‖ message, grown as needed; opad ‖ inner digest.
-  private inner: Buffer;
-  private readonly outer = Buffer.alloc(BLOCK + 32);
+  /** The hash states after the key's inner (ipad) and outer (opad) blocks. */
+  private readonly innerKeyed = new Int32Array(8);
+  private readonly outerKeyed = new Int32Array(8);
+  private readonly state = new Int32Array(8);
+  /** ipad ‖ message ‖ padding, grown as needed. */
+  private buf: Buffer;
+  /** The inner digest ‖ its padding: the outer hash's last block. */
+  private readonly outerBlock = Buffer.alloc(BLOCK);
+  private readonly digest = Buffer.alloc(32);
 
   constructor(key: Buffer) {
-    this.key = key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : Buffer.from(key);
-    this.inner = Buffer.alloc(BLOCK + 256);
+    const k = key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : key;
+    this.buf = Buffer.alloc(BLOCK + 256 + PAD);
+    const opad = Buffer.alloc(BLOCK);
     for (let i = 0; i < BLOCK; i++) {
-      const k = this.key[i] ?? 0;
-      this.inner[i] = k ^ 0x36;
-      this.outer[i] = k ^ 0x5c;
+      this.buf[i] = (k[i] ?? 0) ^ 0x36;
+      opad[i] = (k[i] ?? 0) ^ 0x5c;
     }
+    this.innerKeyed.set(SHA256_IV);
+    sha256Block(this.innerKeyed, this.buf, 0);
+    this.outerKeyed.set(SHA256_IV);
+    sha256Block(this.outerKeyed, opad, 0);
+    sha256Pad(this.outerBlock, 0, 32, BLOCK);
   }
 
   /** HMAC-SHA256 of a text (UTF-8), hex: the same as createHmac('sha256', key).update(text).digest('hex'). */
   macHex(text: string): string {
     return this.mac(text).toString('hex');
-  }
-
-  /** HMAC-SHA256 of a text (UTF-8): the same bytes as createHmac('sha256', key).update(text).digest(). */
-  private mac(text: string): Buffer {
-    if (!oneShot) return crypto.createHmac('sha256', this.key).update(text).digest();
-    const room = BLOCK + text.length * 3;
-    if (room > this.inner.length) {
-      const grown = Buffer.alloc(room);
-      this.inner.copy(grown, 0, 0, BLOCK);
-      this.inner = grown;
-    }
-    const n = this.inner.write(text, BLOCK, 'utf8');
-    // Digests as bytes, not hex: a hex round trip per hash cost ~0.5 µs of a click's ~10 (bench:events).
-    oneShot('sha256', this.inner.subarray(0, BLOCK + n), 'buffer').copy(this.outer, BLOCK);
-    return oneShot('sha256', this.outer, 'buffer');
   }
 
   /**
@@ -60,8 +64,38 @@ export class LinkSigner {
 
   /** Checks a signature made by `sign`, in constant time. */
   verify(parts: readonly string[], signature: string, bytes = 16): boolean {
-    const expected = Buffer.from(this.sign(parts, bytes));
-    const given = Buffer.from(signature);
-    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+    return sameInConstantTime(this.sign(parts, bytes), signature);
   }
+
+  /** HMAC-SHA256 of a text (UTF-8), as createHmac gives it, in a buffer this signer reuses: read it before the next call. */
+  private mac(text: string): Buffer {
+    const room = BLOCK + text.length * 3 + PAD;
+    if (room > this.buf.length) {
+      const grown = Buffer.alloc(room);
+      this.buf.copy(grown, 0, 0, BLOCK);
+      this.buf = grown;
+    }
+    const n = this.buf.write(text, BLOCK, 'utf8');
+    const s = this.state;
+    if (n <= TWO_BLOCKS || !oneShot) {
+      s.set(this.innerKeyed);
+      const end = sha256Pad(this.buf, BLOCK, n, BLOCK);
+      for (let at = BLOCK; at < end; at += BLOCK) sha256Block(s, this.buf, at);
+      sha256Digest(s, this.outerBlock, 0);
+    } else {
+      oneShot('sha256', this.buf.subarray(0, BLOCK + n), 'buffer').copy(this.outerBlock, 0);
+    }
+    s.set(this.outerKeyed);
+    sha256Block(s, this.outerBlock, 0);
+    sha256Digest(s, this.digest, 0);
+    return this.digest;
+  }
+}
+
+/** Whether two strings are equal, taking the same time wherever they differ (their lengths are not secret). */
+function sameInConstantTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
