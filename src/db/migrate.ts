@@ -10,6 +10,7 @@ import { store } from './migrations/2026-11-27-006-store.ts';
 import { contactsByStoreId } from './migrations/2026-11-27-007-contacts-by-store-id.ts';
 import { eventSourceIds } from './migrations/2026-11-27-008-event-source-ids.ts';
 import { eventsByContact } from './migrations/2026-11-27-009-events-by-contact.ts';
+import { orderRefunds } from './migrations/2026-11-27-010-order-refunds.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -23,6 +24,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026-11-27-007-contacts-by-store-id': contactsByStoreId(dialect),
     '2026-11-27-008-event-source-ids': eventSourceIds(dialect),
     '2026-11-27-009-events-by-contact': eventsByContact(dialect),
+    '2026-11-27-010-order-refunds': orderRefunds(dialect),
   };
 }
 

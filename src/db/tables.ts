@@ -289,6 +289,8 @@ export interface OrdersTable {
   sourceStatus: string | null;
   currency: string;
   total: number;
+  /** Refunded so far (migration 010); the order's net amount is total − refunded. */
+  refunded: Generated<number>;
   discount: Generated<number>;
   couponCodes: unknown;
   orderedAt: number;

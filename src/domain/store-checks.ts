@@ -80,6 +80,13 @@ function money(f: Findings, path: string, v: unknown, required: boolean): number
   return v;
 }
 
+/** What has been refunded of an order: an amount from 0 to its total (a store rounds; a cent over is its total). */
+function refundedOf(f: Findings, path: string, o: OrderInput): number {
+  const r = money(f, path, o.refunded, false) ?? 0;
+  if (typeof o.total === 'number' && r > o.total + 0.005) return f.fail(path, `${r} is more than the order's total (${o.total})`), 0;
+  return typeof o.total === 'number' ? Math.min(r, o.total) : r;
+}
+
 /** A time in epoch milliseconds between 1995 and 2100; anything else is a malformed date. */
 function time(f: Findings, path: string, v: unknown, required: boolean): number | null {
   if (v === undefined || v === null) {
@@ -205,6 +212,7 @@ export function checkOrder(o: OrderInput, path: string): StoreCheck<CheckedOrder
     sourceStatus: text(f, `${path}.sourceStatus`, o.sourceStatus, { required: false, max: 64 }),
     currency: currency(f, `${path}.currency`, o.currency, true) ?? '',
     total: money(f, `${path}.total`, o.total, true) ?? 0,
+    refunded: refundedOf(f, `${path}.refunded`, o),
     discount: money(f, `${path}.discount`, o.discount, false) ?? 0,
     couponCodes: Array.isArray(coupons) ? coupons.slice(0, 100).flatMap((c, i) => text(f, `${path}.couponCodes[${i}]`, c, { required: true, max: 128 }) ?? []) : [],
     orderedAt: time(f, `${path}.orderedAt`, o.orderedAt, true) ?? 0,

@@ -63,6 +63,8 @@ export interface OrderInput {
   sourceStatus?: string | null;
   currency: string;
   total: number;
+  /** Refunded so far, in the order's currency (0 or absent: nothing); at most `total`. */
+  refunded?: number;
   discount?: number;
   couponCodes?: string[];
   orderedAt: number;

@@ -5,7 +5,7 @@ import { AppError } from '../lib/errors.ts';
 // becomes a value. A cell that cannot be read is an error naming the column and what was found.
 
 /** The columns of an orders file: one order line a row; rows with one order_id form one order. */
-export const ORDER_COLUMNS = ['order_id', 'number', 'email', 'customer_id', 'first_name', 'last_name', 'status', 'currency', 'total', 'discount', 'coupon_codes', 'ordered_at', 'paid_at', 'completed_at', 'updated_at', 'product_id', 'sku', 'name', 'quantity', 'price'] as const;
+export const ORDER_COLUMNS = ['order_id', 'number', 'email', 'customer_id', 'first_name', 'last_name', 'status', 'currency', 'total', 'refunded', 'discount', 'coupon_codes', 'ordered_at', 'paid_at', 'completed_at', 'updated_at', 'product_id', 'sku', 'name', 'quantity', 'price'] as const;
 /** Columns an orders file must have. */
 export const ORDER_REQUIRED = ['order_id', 'status', 'currency', 'total', 'ordered_at'] as const;
 

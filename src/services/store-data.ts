@@ -128,6 +128,7 @@ export async function recordProducts(ctx: ServiceContext, inputs: readonly Produ
 /**
  * Stores orders with their lines (unknown products get stubs), their customer's contact, the
  * `order_placed` and `order_fulfilled` events (once each, however often the order is replayed),
+ * an `order_refunded` event each time more of it is refunded,
  * converts the customer's carts, and recomputes the metrics of every contact whose orders changed.
  * An order in another currency than the store's is stored as is, with a warning.
  */

@@ -10,7 +10,7 @@ import { refreshContactMetrics } from './store-data.ts';
 import { getStoreSettings } from './store-settings.ts';
 
 /** The event types the store stream names; any other matching CUSTOM_EVENT_TYPE is a custom event. */
-export const STORE_EVENT_TYPES = ['product_viewed', 'cart_updated', 'checkout_started', 'order_placed', 'order_fulfilled'] as const;
+export const STORE_EVENT_TYPES = ['product_viewed', 'cart_updated', 'checkout_started', 'order_placed', 'order_fulfilled', 'order_refunded'] as const;
 /** A custom event type: lower case, starting with a letter, up to 64 characters. */
 export const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 /** Types Chapar writes itself (delivery and engagement, merges): a caller may not forge them. */

@@ -34,7 +34,7 @@ const BATCH = 500;
 
 // Input paths as the file's column names, so a reason names what the reader can fix.
 const COLUMN_OF: Record<string, string> = {
-  externalId: 'order_id', number: 'number', status: 'status', currency: 'currency', total: 'total', discount: 'discount', couponCodes: 'coupon_codes',
+  externalId: 'order_id', number: 'number', status: 'status', currency: 'currency', total: 'total', refunded: 'refunded', discount: 'discount', couponCodes: 'coupon_codes',
   orderedAt: 'ordered_at', paidAt: 'paid_at', completedAt: 'completed_at', updatedAt: 'updated_at', 'customer.email': 'email', 'customer.externalId': 'customer_id',
   'customer.firstName': 'first_name', 'customer.lastName': 'last_name', customer: 'email/customer_id', productExternalId: 'product_id', sku: 'sku', name: 'name', quantity: 'quantity', price: 'price',
   imageUrl: 'image_url', url: 'url', categories: 'categories', inStock: 'in_stock',
@@ -165,6 +165,7 @@ function orderOf(row: RowReader, id: string, source: StoreSource): OrderInput {
     status: row.status('status')!,
     currency: row.text('currency')!,
     total: row.number('total')!,
+    refunded: row.number('refunded') ?? 0,
     discount: row.number('discount') ?? 0,
     couponCodes: row.list('coupon_codes') ?? [],
     orderedAt: row.time('ordered_at')!,

@@ -41,13 +41,13 @@ export async function storeOrder(tx: Db, o: CheckedOrder, now: number, affected:
   const { items, stubs } = await resolveItemProducts(tx, o.source, o.currency, o.items, now);
   const id = await upsertOrder(
     tx,
-    { source: o.source, externalId: o.externalId, number: o.number ?? null, contactId: contact.contactId, status: o.status, sourceStatus: o.sourceStatus ?? null, currency: o.currency, total: o.total, discount: o.discount ?? 0, couponCodes: o.couponCodes ?? [], orderedAt: o.orderedAt, paidAt: o.paidAt ?? null, completedAt: o.completedAt ?? null, sourceUpdatedAt: o.updatedAt ?? null },
+    { source: o.source, externalId: o.externalId, number: o.number ?? null, contactId: contact.contactId, status: o.status, sourceStatus: o.sourceStatus ?? null, currency: o.currency, total: o.total, refunded: o.refunded ?? 0, discount: o.discount ?? 0, couponCodes: o.couponCodes ?? [], orderedAt: o.orderedAt, paidAt: o.paidAt ?? null, completedAt: o.completedAt ?? null, sourceUpdatedAt: o.updatedAt ?? null },
     now,
   );
   // A concurrent writer stored a newer version between the read and the write.
   if (id === undefined) return { ...stale(), orderId: (await selectOrderState(tx, o.source, o.externalId))!.id };
   await replaceOrderItems(tx, id, items.map((it) => ({ productId: it.productId, sku: it.sku, name: it.name, quantity: it.quantity, price: it.price })));
-  await appendOrderEvents(tx, id, o, contact.contactId);
+  await appendOrderEvents(tx, id, o, contact.contactId, state?.refunded ?? 0);
   if (contact.contactId !== null) {
     affected.add(contact.contactId);
     if (CONVERTING.has(o.status)) await convertContactCarts(tx, { contactId: contact.contactId, source: o.source, orderId: id, before: o.orderedAt + CART_SLACK_MS, now });
@@ -62,10 +62,17 @@ export function isOlder(incoming: number | null | undefined, stored: number | nu
 }
 
 // Event ids hold a `/`, which ids sent to the events API may not: the two never collide.
-async function appendOrderEvents(tx: Db, orderId: number, o: CheckedOrder, contactId: number | null): Promise<void> {
-  const properties = { orderId, externalId: o.externalId, number: o.number ?? null, status: o.status, total: o.total, currency: o.currency, itemCount: o.items.reduce((n, it) => n + it.quantity, 0) };
+async function appendOrderEvents(tx: Db, orderId: number, o: CheckedOrder, contactId: number | null, refundedBefore: number): Promise<void> {
+  const refunded = o.refunded ?? 0;
+  const properties = { orderId, externalId: o.externalId, number: o.number ?? null, status: o.status, total: o.total, refunded, currency: o.currency, itemCount: o.items.reduce((n, it) => n + it.quantity, 0) };
   const base = { contactId, messageRef: null, properties, ip: null, userAgent: null, source: o.source };
   // A draft is a checkout in progress, not yet an order anyone placed.
   if (o.status !== 'draft') await insertEventOnce(tx, { ...base, type: 'order_placed', occurredAt: o.orderedAt, sourceEventId: `order_placed/${o.externalId}` });
   if (o.status === 'completed') await insertEventOnce(tx, { ...base, type: 'order_fulfilled', occurredAt: o.completedAt ?? o.updatedAt ?? o.orderedAt, sourceEventId: `order_fulfilled/${o.externalId}` });
+  // Each time more of the order is refunded: `amount` is this refund, `refunded` all so far. Keyed
+  // by the new total, so a replayed update adds nothing.
+  if (refunded > refundedBefore + 0.005) {
+    const amount = Math.round((refunded - refundedBefore) * 100) / 100;
+    await insertEventOnce(tx, { ...base, properties: { ...properties, amount }, type: 'order_refunded', occurredAt: o.updatedAt ?? o.orderedAt, sourceEventId: `order_refunded/${o.externalId}/${refunded}` });
+  }
 }

@@ -132,6 +132,11 @@ describe.each(DIALECTS)('segment compiler on %s', (dialect) => {
     expect(await members({ type: 'order_count', op: 'equals', value: 0, window: { within: '30d' } })).toEqual(['bob', 'cy']);
     expect(await members({ type: 'total_spent', op: 'gt', value: 500 })).toEqual(['ana', 'dee']);
     expect(await members({ type: 'total_spent', op: 'between', value: [250, 350], window: { within: '60d' } })).toEqual(['ana']);
+    // In a window the amount is net of refunds: 50 of ana's 200 back leaves 250 in the last 60 days, 125 on average.
+    await db.k.updateTable('orders').set({ refunded: 50 }).where('contactId', '=', id.ana!).where('total', '=', 200).execute();
+    expect(await members({ type: 'total_spent', op: 'between', value: [251, 350], window: { within: '60d' } })).toEqual([]);
+    expect(await members({ type: 'average_order_value', op: 'equals', value: 125, window: { within: '60d' } })).toEqual(['ana']);
+    await db.k.updateTable('orders').set({ refunded: 0 }).where('contactId', '=', id.ana!).execute();
     expect(await members({ type: 'average_order_value', op: 'gte', value: 200 })).toEqual(['ana', 'dee']);
     expect(await members({ type: 'average_order_value', op: 'lt', value: 200, window: { olderThan: '30d' } })).toEqual(['bob', 'cy', 'dee']);
     expect(await members({ type: 'last_order', date: { within: '30d' } })).toEqual(['ana', 'dee']);

@@ -20,7 +20,11 @@ describe.each(DIALECTS)('migration 007 (contacts by store id) on %s', (dialect) 
       await db.k.insertInto('events').values({ type: 'viewed_product', contactId: ids[0]!, messageRef: null, properties: '{}', occurredAt: now }).execute();
       await db.k.insertInto('contactMetrics').values({ contactId: ids[1]!, ordersCount: 2, totalSpent: 10, averageOrderValue: 5, updatedAt: now } as never).execute();
 
-      expect(await migrateToLatest(db)).toEqual(['2026-11-27-007-contacts-by-store-id', '2026-11-27-008-event-source-ids', '2026-11-27-009-events-by-contact']);
+      await db.k.insertInto('orders').values({ source: 'woocommerce', externalId: '5001', contactId: ids[1]!, status: 'completed', currency: 'USD', total: 42.5, orderedAt: now, createdAt: now, updatedAt: now } as never).execute();
+
+      expect(await migrateToLatest(db)).toEqual(['2026-11-27-007-contacts-by-store-id', '2026-11-27-008-event-source-ids', '2026-11-27-009-events-by-contact', '2026-11-27-010-order-refunds']);
+      // Migration 010: orders stored before it have nothing refunded.
+      expect(await db.k.selectFrom('orders').select(['total', 'refunded']).execute()).toEqual([{ total: 42.5, refunded: 0 }]);
 
       const contacts = await db.k.selectFrom('contacts').select(['id', 'email', 'firstName', 'attributes']).orderBy('id').execute();
       expect(contacts.map((c) => [Number(c.id), c.email, c.firstName])).toEqual([[ids[0], 'ana@example.com', 'ana'], [ids[1], 'bob@example.com', 'bob']]);

@@ -89,6 +89,22 @@ describe.each(DIALECTS)('chapar orders/products import on %s', (dialect) => {
     expect([p1.name, p1.isStub, p1.inStock, p1.url, JSON.parse(String(typeof p1.categories === 'string' ? p1.categories : JSON.stringify(p1.categories)))]).toEqual(['Blue mug', 0, 1, 'https://shop.example/mug', ['Kitchen', 'Mugs']]);
   });
 
+  it('takes an optional refunded column: the net amount counts in the metrics, more than the total is refused', async () => {
+    const csv = [
+      'order_id,email,status,currency,total,refunded,ordered_at',
+      'R-1,rita@example.com,completed,USD,80,30,2026-11-01T00:00:00Z',
+      'R-2,rita@example.com,completed,USD,20,,2026-11-02T00:00:00Z',
+      'R-3,rita@example.com,completed,USD,20,25,2026-11-03T00:00:00Z',
+      'R-4,rita@example.com,completed,USD,20,some,2026-11-04T00:00:00Z',
+    ].join('\n');
+    const r = await cli.run(['orders', 'import', '-'], Readable.from([csv]));
+    expect(r.stdout).toBe('4 rows read: 2 orders stored, 2 rows rejected, 0 warnings\n');
+    expect(r.stderr).toContain("line 4: refunded: 25 is more than the order's total (20)");
+    expect(r.stderr).toContain('line 5: refunded: "some" is not a number');
+    const rita = await cli.db.k.selectFrom('contacts').select('id').where('emailKey', '=', 'rita@example.com').executeTakeFirstOrThrow();
+    expect((await selectContactMetrics(cli.db, [rita.id])).get(rita.id)).toEqual(expect.objectContaining({ ordersCount: 2, totalSpent: 70, averageOrderValue: 35 }));
+  });
+
   it('reads standard input and takes --source', async () => {
     const csv = 'order_id,email,status,currency,total,ordered_at\nW-1,wendy@example.com,completed,USD,9.99,2026-11-01T00:00:00+03:30\n';
     const r = await cli.run(['orders', 'import', '-', '--source', 'woocommerce'], Readable.from([csv]));

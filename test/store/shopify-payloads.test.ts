@@ -48,6 +48,7 @@ describe('Shopify payloads → connector inputs', () => {
         sourceStatus: 'paid',
         currency: 'USD',
         total: 398,
+        refunded: 0,
         discount: 10,
         couponCodes: ['SPRING10'],
         orderedAt: Date.parse('2026-11-26T14:30:00Z'),
@@ -81,6 +82,26 @@ describe('Shopify payloads → connector inputs', () => {
     const o = { ...json('shopify-order.json'), fulfillment_status: 'fulfilled', fulfillments: [{ id: 1, created_at: '2026-11-27T08:00:00+01:00' }, { id: 2, created_at: '2026-11-28T08:00:00Z' }] };
     const r = mapShopifyOrder(o);
     expect(r.ok && [r.value.status, r.value.sourceStatus, r.value.completedAt]).toEqual(['completed', 'paid/fulfilled', Date.parse('2026-11-28T08:00:00Z')]);
+  });
+
+  it('counts the successful refund transactions of its refunds as refunded, never above the total', () => {
+    const refund = (transactions: unknown[]) => ({ id: 1, created_at: '2026-11-27T10:00:00Z', transactions });
+    const o = {
+      ...json('shopify-order.json'),
+      financial_status: 'partially_refunded',
+      refunds: [
+        refund([{ id: 11, kind: 'refund', status: 'success', amount: '41.50' }, { id: 12, kind: 'refund', status: 'failure', amount: '100.00' }]),
+        // A restock of items with no money back has no transaction; a capture is not a refund.
+        refund([]),
+        refund([{ id: 13, kind: 'capture', status: 'success', amount: '398.00' }, { id: 14, kind: 'refund', status: 'success', amount: 10 }]),
+      ],
+    };
+    const r = mapShopifyOrder(o);
+    expect(r.ok && [r.value.status, r.value.total, r.value.refunded]).toEqual(['processing', 398, 51.5]);
+    const all = mapShopifyOrder({ ...o, refunds: [refund([{ kind: 'refund', status: 'success', amount: '398.00' }, { kind: 'refund', status: 'success', amount: '0.01' }])] });
+    expect(all.ok && all.value.refunded).toBe(398);
+    const bad = mapShopifyOrder({ ...o, refunds: [refund([{ kind: 'refund', status: 'success', amount: 'lots' }])] });
+    expect(bad.ok ? [] : bad.errors.map((e) => e.field)).toEqual(['refunds/0/transactions/0/amount']);
   });
 
   it('names malformed dates and amounts', () => {

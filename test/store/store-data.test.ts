@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectContactMetrics } from '../../src/db/queries/contact-metrics.ts';
+import { fromJsonColumn } from '../../src/db/dialect.ts';
 import { selectOrders } from '../../src/db/queries/orders.ts';
 import type { OrderInput } from '../../src/domain/store.ts';
 import { markAbandonedCarts, recordCarts, recordCustomers, recordOrders, recordProducts } from '../../src/services/store-data.ts';
@@ -91,6 +92,33 @@ describe.each(DIALECTS)('store data on %s', (dialect) => {
     await recordOrders(ctx(), [{ ...base, externalId: 'm4', status: 'refunded', total: 90, orderedAt: T0 + 30 * DAY }]);
     const after = (await selectContactMetrics(t.db, [id])).get(id)!;
     expect(after).toEqual(expect.objectContaining({ ordersCount: 2, totalSpent: 90, averageOrderValue: 45, lastOrderAt: T0 + 10 * DAY, expectedNextOrderAt: T0 + 20 * DAY }));
+  });
+
+  it('counts purchases net of partial refunds, with an order_refunded event for each new refund and none on replay', async () => {
+    const customer = { source: 'shopify' as const, email: 'refunds@example.com' };
+    const base = { source: 'shopify' as const, customer, currency: 'USD', items: [], status: 'completed' as const, updatedAt: T0 };
+    await recordOrders(ctx(), [{ ...base, externalId: 'r1', total: 100, orderedAt: T0 }, { ...base, externalId: 'r2', total: 50, orderedAt: T0 + DAY }]);
+    const id = (await contactIdOf('refunds@example.com'))!;
+    expect((await selectContactMetrics(t.db, [id])).get(id)).toEqual(expect.objectContaining({ ordersCount: 2, totalSpent: 150, averageOrderValue: 75 }));
+    // 30 of the first order comes back, then 20 more: still a purchase (status unchanged), worth 50 now.
+    await recordOrders(ctx(), [{ ...base, externalId: 'r1', total: 100, refunded: 30, orderedAt: T0, updatedAt: T0 + 2 * DAY }]);
+    await recordOrders(ctx(), [{ ...base, externalId: 'r1', total: 100, refunded: 50, orderedAt: T0, updatedAt: T0 + 3 * DAY }]);
+    await recordOrders(ctx(), [{ ...base, externalId: 'r1', total: 100, refunded: 50, orderedAt: T0, updatedAt: T0 + 3 * DAY }]);
+    expect((await selectContactMetrics(t.db, [id])).get(id)).toEqual(expect.objectContaining({ ordersCount: 2, totalSpent: 100, averageOrderValue: 50 }));
+    const refunds = await t.db.k.selectFrom('events').select(['properties', 'occurredAt']).where('type', '=', 'order_refunded').where('contactId', '=', id).orderBy('id').execute();
+    expect(refunds.map((e) => [fromJsonColumn(e.properties), e.occurredAt])).toEqual([
+      [expect.objectContaining({ externalId: 'r1', amount: 30, refunded: 30, total: 100 }), T0 + 2 * DAY],
+      [expect.objectContaining({ externalId: 'r1', amount: 20, refunded: 50, total: 100 }), T0 + 3 * DAY],
+    ]);
+    const [o] = await selectOrders(t.db, { contactId: id, limit: 5 }).then((os) => os.filter((x) => x.externalId === 'r1'));
+    expect([o!.total, o!.refunded]).toEqual([100, 50]);
+    // A refund larger than the order, or a negative one, is refused, naming the field.
+    const bad = await recordOrders(ctx(), [{ ...base, externalId: 'r3', total: 10, refunded: 12, orderedAt: T0 }, { ...base, externalId: 'r4', total: 10, refunded: -1, orderedAt: T0 }]);
+    expect(bad.rejected).toEqual([
+      { index: 0, errors: [{ field: 'orders[0].refunded', message: "12 is more than the order's total (10)" }] },
+      { index: 1, errors: [{ field: 'orders[1].refunded', message: 'must not be negative' }] },
+    ]);
+    expect(await count('orders', sql`external_id IN ('r3', 'r4')`)).toBe(0);
   });
 
   it('a single purchase has no expected next order', async () => {

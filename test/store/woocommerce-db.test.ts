@@ -97,7 +97,7 @@ if (!TEST_MARIADB_URL) {
       expect(byId.get('1001')).toEqual({
         kind: 'ok',
         value: {
-          source: 'woocommerce', externalId: '1001', number: '1001', status: 'completed', sourceStatus: 'completed', currency: 'USD', total: 37.5, discount: 5, couponCodes: ['yalda'],
+          source: 'woocommerce', externalId: '1001', number: '1001', status: 'completed', sourceStatus: 'completed', currency: 'USD', total: 37.5, refunded: 0, discount: 5, couponCodes: ['yalda'],
           orderedAt: T0 + 1 * 3600_000, paidAt: T0 + 1.25 * 3600_000, completedAt: T0 + 25 * 3600_000, updatedAt: T0 + 49 * 3600_000,
           customer: { source: 'woocommerce', externalId: '102', email: 'jane@example.com', firstName: 'Jane', lastName: 'Doe', phone: null, attributes: { city: 'Berlin', country: 'DE' } },
           items: [
@@ -108,7 +108,10 @@ if (!TEST_MARIADB_URL) {
       });
       // A guest (customer_id 0) with a Persian name; a fully refunded order keeps its status.
       expect(byId.get('1003')).toMatchObject({ value: { status: 'processing', completedAt: null, customer: { externalId: null, email: 'ali.rezaei@example.ir', firstName: 'علی', lastName: 'رضایی', phone: '+989351112233', attributes: { city: 'اصفهان', country: 'IR' } } } });
-      expect(byId.get('1005')).toMatchObject({ value: { status: 'refunded', total: 30, customer: { externalId: '100', email: 'maryam.ahmadi@example.ir', firstName: 'مریم' } } });
+      // Refunds are read from the order's refund rows: all of 1005, part of 1007 (still completed).
+      expect(byId.get('1007')).toMatchObject({ value: { status: 'completed', total: 30, refunded: 10 } });
+      expect(byId.get('1001')).toMatchObject({ value: { refunded: 0 } });
+      expect(byId.get('1005')).toMatchObject({ value: { status: 'refunded', total: 30, refunded: 30, customer: { externalId: '100', email: 'maryam.ahmadi@example.ir', firstName: 'مریم' } } });
       // A variation's own SKU wins over its parent's.
       expect(byId.get('1010')).toMatchObject({ value: { status: 'on_hold', paidAt: null, items: [{ productExternalId: '13', sku: 'SHIRT-M', name: 'پیراهن - M' }] } });
       const next = (await reader.readOrders(storage, '1010', 6))!;

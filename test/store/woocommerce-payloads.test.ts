@@ -58,6 +58,7 @@ describe('WooCommerce payloads → connector inputs', () => {
       sourceStatus: 'processing',
       currency: 'EUR',
       total: 49.8,
+      refunded: 0,
       discount: 5,
       couponCodes: ['welcome5'],
       orderedAt: Date.parse('2026-11-20T09:15:00Z'),
@@ -88,6 +89,18 @@ describe('WooCommerce payloads → connector inputs', () => {
     expect(r.ok && r.value.status).toBe('completed');
     expect(r.ok && r.value.completedAt).toBe(Date.parse('2026-11-22T08:00:00Z'));
     expect(r.ok && r.value.items).toEqual([{ productExternalId: null, sku: 'OLD', name: 'Old thing', quantity: 3, price: 10 }]);
+  });
+
+  it('sums partial refunds (negative totals) into refunded, never above the total, and names a malformed one', () => {
+    const o = json('woocommerce-order.json');
+    const partly = mapWooCommerceOrder({ ...o, status: 'completed', refunds: [{ id: 801, reason: 'broken mug', total: '-13.50' }, { id: 802, reason: '', total: '-4.90' }] });
+    expect(partly.ok && [partly.value.status, partly.value.total, partly.value.refunded]).toEqual(['completed', 49.8, 18.4]);
+    const over = mapWooCommerceOrder({ ...o, status: 'refunded', refunds: [{ id: 803, total: '-49.80' }, { id: 804, total: '-0.01' }] });
+    expect(over.ok && over.value.refunded).toBe(49.8);
+    const bad = mapWooCommerceOrder({ ...o, refunds: [{ id: 805, total: 'all of it' }] });
+    expect(bad.ok ? [] : bad.errors.map((e) => e.field)).toEqual(['refunds/0/total']);
+    const notList = mapWooCommerceOrder({ ...o, refunds: 'none' });
+    expect(notList.ok ? [] : notList.errors.map((e) => e.field)).toEqual(['refunds']);
   });
 
   it('names each malformed field: dates with offsets or impossible days, money, ids, currency', () => {

@@ -94,6 +94,7 @@ export function mapShopifyOrder(o: Json): Mapped<OrderInput> {
     .list(o.fulfillments, 'fulfillments')
     .map((f, i) => r.isoTime(objectOf(f)?.created_at, `fulfillments/${i}/created_at`))
     .reduce<number | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
+  const total = r.required(r.money(o.total_price, 'total_price'), 'total_price') ?? 0;
   const order: OrderInput = {
     source: 'shopify',
     externalId: externalId ?? '',
@@ -102,7 +103,9 @@ export function mapShopifyOrder(o: Json): Mapped<OrderInput> {
     status,
     sourceStatus: [financial, fulfillment].filter(Boolean).join('/') || null,
     currency: r.required(r.currency(o.currency, 'currency'), 'currency') ?? '',
-    total: r.required(r.money(o.total_price, 'total_price'), 'total_price') ?? 0,
+    total,
+    // Never more than the total: a refund's rounding must not make the order fail its check.
+    refunded: Math.min(refundedOf(r, o.refunds), total),
     discount: r.money(o.total_discounts, 'total_discounts') ?? 0,
     couponCodes: r
       .list(o.discount_codes, 'discount_codes')
@@ -115,6 +118,18 @@ export function mapShopifyOrder(o: Json): Mapped<OrderInput> {
     items: lineItems(r, o.line_items),
   };
   return r.done(order);
+}
+
+/** What the order's refunds paid back: their successful `refund` transactions (a refund of items only, with no money back, has none). */
+function refundedOf(r: PayloadReader, refunds: unknown): number {
+  let sum = 0;
+  r.list(refunds, 'refunds').forEach((refund, i) => {
+    r.list(objectOf(refund)?.transactions, `refunds/${i}/transactions`).forEach((t, j) => {
+      const tx = objectOf(t);
+      if (tx?.kind === 'refund' && tx.status === 'success') sum += r.money(tx.amount, `refunds/${i}/transactions/${j}/amount`) ?? 0;
+    });
+  });
+  return Math.round(sum * 100) / 100;
 }
 
 /** The buyer of an order or checkout: the nested customer (its id) and the email the order was placed with. */

@@ -12,6 +12,8 @@ export interface WooDbOrderRow {
   status: string | null;
   currency: string | null;
   total: string | null;
+  /** The sum of the order's refunds (positive), from its shop_order_refund rows; absent: none. */
+  refunded?: number;
   discount: string | null;
   customerId: string | null;
   email: string | null;
@@ -107,6 +109,7 @@ export function mapDbOrder(row: WooDbOrderRow, items: readonly WooDbItemRow[], s
       sourceStatus: (row.status ?? '').replace(/^wc-/, '') || null,
       currency: currency.toUpperCase(),
       total,
+      refunded: Math.min(Math.round((row.refunded ?? 0) * 100) / 100, total),
       discount: parseWooMoney(row.discount ?? '') ?? 0,
       couponCodes: coupons,
       orderedAt,

@@ -2,6 +2,7 @@ import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { OrderInput } from '../../domain/store.ts';
 import { AppError, invalid } from '../../lib/errors.ts';
 import { legacyDate, mapDbOrder, type WooDbItemRow, type WooDbOrderRow } from './woocommerce-db-mapping.ts';
+import { parseWooMoney } from './woocommerce-values.ts';
 import type { WooMapped } from './woocommerce-rest-mapping.ts';
 import { parseWooGmtDate } from './woocommerce-values.ts';
 
@@ -140,7 +141,7 @@ function createShopDb(conn: Connection, prefix: string, label: string): WooShopD
     return Number(r[0]?.n ?? 0);
   }
 
-  // Orders of one page in the neutral row shape. Refunds (type shop_order_refund) are other rows, never read.
+  // Orders of one page in the neutral row shape. Refunds (type shop_order_refund) are other rows, read by readRefunds.
   async function readHposRows(afterId: string, limit: number): Promise<WooDbOrderRow[]> {
     const found = await rows(
       `SELECT o.id, o.status, o.currency, o.total_amount, o.customer_id, o.billing_email, o.date_created_gmt, o.date_updated_gmt,
@@ -192,6 +193,24 @@ function createShopDb(conn: Connection, prefix: string, label: string): WooShopD
     });
   }
 
+  // What was refunded of each order: its refunds are orders of their own with the order as parent;
+  // a refund's total is negative, its `_refund_amount` (legacy) positive.
+  async function readRefunds(storage: WooStorage, orderIds: string[]): Promise<Map<string, number>> {
+    const found = storage === 'hpos'
+      ? await rows(`SELECT parent_order_id AS id, total_amount AS amount FROM ${t('wc_orders')} WHERE type = 'shop_order_refund' AND parent_order_id IN (?)`, [orderIds.map(Number)])
+      : await rows(
+          `SELECT p.post_parent AS id, m.meta_value AS amount FROM ${t('posts')} p JOIN ${t('postmeta')} m ON m.post_id = p.ID AND m.meta_key = '_refund_amount'
+            WHERE p.post_type = 'shop_order_refund' AND p.post_parent IN (?)`,
+          [orderIds.map(Number)],
+        );
+    const out = new Map<string, number>();
+    for (const r of found) {
+      const amount = parseWooMoney(typeof r.amount === 'string' ? r.amount : String(r.amount ?? ''));
+      if (amount !== undefined) out.set(String(r.id), (out.get(String(r.id)) ?? 0) + Math.abs(amount));
+    }
+    return out;
+  }
+
   // Line items and coupons of the given orders, with their item meta; both storages share these tables.
   async function readItems(orderIds: string[]): Promise<Map<string, WooDbItemRow[]>> {
     const byOrder = new Map<string, WooDbItemRow[]>();
@@ -233,8 +252,9 @@ function createShopDb(conn: Connection, prefix: string, label: string): WooShopD
     if (orders.length === 0) return undefined;
     const items = await readItems(orders.map((o) => o.id));
     const skus = await readSkus(items.values());
+    const refunds = await readRefunds(storage, orders.map((o) => o.id));
     return {
-      results: orders.map((o) => ({ id: o.id, mapped: mapDbOrder(o, items.get(o.id) ?? [], skus) })),
+      results: orders.map((o) => ({ id: o.id, mapped: mapDbOrder({ ...o, refunded: refunds.get(o.id) ?? 0 }, items.get(o.id) ?? [], skus) })),
       lastId: orders[orders.length - 1]!.id,
     };
   }

@@ -81,6 +81,8 @@ export function mapWooCommerceOrder(o: Json): Mapped<OrderInput> {
   const completedAt = r.wooTime(o.date_completed_gmt, 'date_completed_gmt');
   const updatedAt = r.wooTime(o.date_modified_gmt, 'date_modified_gmt');
   const discount = r.money(o.discount_total, 'discount_total') ?? 0;
+  // Each refund's total is negative ("-5.00"); a partial refund leaves the status as it was.
+  const refunded = r.list(o.refunds, 'refunds').reduce<number>((sum, x, i) => sum + Math.abs(r.money(objectOf(x)?.total, `refunds/${i}/total`) ?? 0), 0);
   const couponCodes = r
     .list(o.coupon_lines, 'coupon_lines')
     .map((c, i) => r.text(objectOf(c)?.code, `coupon_lines/${i}/code`, 200))
@@ -96,6 +98,8 @@ export function mapWooCommerceOrder(o: Json): Mapped<OrderInput> {
     sourceStatus,
     currency: currency ?? '',
     total: total ?? 0,
+    // Never more than the total: a refund's rounding must not make the order fail its check.
+    refunded: Math.min(Math.round(refunded * 100) / 100, total ?? 0),
     discount,
     couponCodes,
     orderedAt: orderedAt ?? 0,

@@ -18,7 +18,7 @@ export interface ContactMetricsRecord {
  * Recomputes the order metrics of these contacts from their orders in one statement each 500
  * contacts (both dialects): purchases are orders with a status in `statuses`; money (total spent,
  * average order value) counts only orders in `currency`, since adding up different currencies
- * would be a silent conversion at 1:1; the expected next order is the last one plus the average
+ * would be a silent conversion at 1:1, and net of refunds (total − refunded); the expected next order is the last one plus the average
  * gap, (last − first) / (count − 1), and null with fewer than two purchases. Reads `orders`,
  * changes `contact_metrics` (RFM columns untouched).
  */
@@ -31,8 +31,8 @@ export async function recomputeContactMetrics(db: Db, f: { contactIds: readonly 
       INSERT INTO contact_metrics (contact_id, orders_count, total_spent, average_order_value, first_order_at, last_order_at, expected_next_order_at, updated_at)
       SELECT c.id,
         COUNT(o.id),
-        COALESCE(SUM(CASE WHEN o.currency = ${f.currency} THEN o.total END), 0),
-        COALESCE(AVG(CASE WHEN o.currency = ${f.currency} THEN o.total END), 0),
+        COALESCE(SUM(CASE WHEN o.currency = ${f.currency} THEN o.total - o.refunded END), 0),
+        COALESCE(AVG(CASE WHEN o.currency = ${f.currency} THEN o.total - o.refunded END), 0),
         MIN(o.ordered_at),
         MAX(o.ordered_at),
         CASE WHEN COUNT(o.id) >= 2 THEN MAX(o.ordered_at) + (MAX(o.ordered_at) - MIN(o.ordered_at)) / (COUNT(o.id) - 1) END,

@@ -11,6 +11,8 @@ export interface OrderWrite {
   sourceStatus: string | null;
   currency: string;
   total: number;
+  /** Refunded so far; the net amount is total − refunded. */
+  refunded: number;
   discount: number;
   couponCodes: string[];
   orderedAt: number;
@@ -40,13 +42,14 @@ export interface OrderRecord extends OrderWrite {
 export interface OrderState {
   id: number;
   status: string;
+  refunded: number;
   contactId: number | null;
   sourceUpdatedAt: number | null;
 }
 
 /** Reads the state of one order by (source, external id). */
 export async function selectOrderState(db: Db, source: string, externalId: string): Promise<OrderState | undefined> {
-  return db.k.selectFrom('orders').select(['id', 'status', 'contactId', 'sourceUpdatedAt']).where('source', '=', source).where('externalId', '=', externalId).executeTakeFirst();
+  return db.k.selectFrom('orders').select(['id', 'status', 'refunded', 'contactId', 'sourceUpdatedAt']).where('source', '=', source).where('externalId', '=', externalId).executeTakeFirst();
 }
 
 /**

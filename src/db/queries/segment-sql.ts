@@ -114,7 +114,7 @@ function compileCondition(cx: Compile, c: SegmentCondition): Bool {
         // A contact without a metrics row has 0: needed when 0 passes, or under a `not`.
         return numberTest(cx, cx.strict || passes(c, 0) ? sql`COALESCE(${column}, 0)` : column, c);
       }
-      const agg = { order_count: sql`COUNT(*)`, total_spent: sql`SUM(o.total)`, average_order_value: sql`AVG(o.total)` }[c.type];
+      const agg = { order_count: sql`COUNT(*)`, total_spent: sql`SUM(o.total - o.refunded)`, average_order_value: sql`AVG(o.total - o.refunded)` }[c.type];
       const purchases = sql`o.status IN (${PURCHASES})${timeIn(cx, sql`o.ordered_at`, c.window)}`;
       return numberTest(cx, sql`COALESCE((SELECT ${agg} FROM orders o WHERE o.contact_id = c.id AND ${purchases}), 0)`, c);
     }
