@@ -29,6 +29,9 @@ export function registerServe(program: Command, io: CliIo): void {
       // Shopify checkouts idle past the connector's delay become abandoned carts (checked every minute).
       const { startAbandonedCheckoutSweep } = await import('../workers/abandoned-checkouts.ts');
       const abandonedCheckouts = startAbandonedCheckoutSweep(app.ctx);
+      // Signups never confirmed are removed a month after their last confirmation email (checked hourly).
+      const { startLapsedSignupRemoval } = await import('../workers/lapsed-signups.ts');
+      const lapsedSignups = startLapsedSignupRemoval(app.ctx);
       // Segments refreshed every 15 minutes and RFM scored daily (services/segment-schedule.ts).
       const { startSegmentSchedule } = await import('../services/segment-schedule.ts');
       const segmentSchedule = startSegmentSchedule(app.ctx);
@@ -53,6 +56,7 @@ export function registerServe(program: Command, io: CliIo): void {
       logger.info('shutting down');
       await bounces?.close();
       await abandonedCheckouts.stop();
+      await lapsedSignups.stop();
       await segmentSchedule.stop();
       await delivery.stop();
       await app.close();

@@ -11,6 +11,7 @@ import { contactsByStoreId } from './migrations/2026-11-27-007-contacts-by-store
 import { eventSourceIds } from './migrations/2026-11-27-008-event-source-ids.ts';
 import { eventsByContact } from './migrations/2026-11-27-009-events-by-contact.ts';
 import { orderRefunds } from './migrations/2026-11-27-010-order-refunds.ts';
+import { signupContacts } from './migrations/2026-11-27-011-signup-contacts.ts';
 
 /** Every migration, in the order it runs. Names are dated and never change once landed. */
 function migrations(dialect: DialectName): Record<string, Migration> {
@@ -25,6 +26,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '2026-11-27-008-event-source-ids': eventSourceIds(dialect),
     '2026-11-27-009-events-by-contact': eventsByContact(dialect),
     '2026-11-27-010-order-refunds': orderRefunds(dialect),
+    '2026-11-27-011-signup-contacts': signupContacts(dialect),
   };
 }
 

@@ -21,6 +21,12 @@ export interface ContactsTable {
   updatedAt: number;
 }
 
+/** Contacts a public signup created (migration 011). */
+export interface SignupContactsTable {
+  contactId: number;
+  createdAt: number;
+}
+
 export interface ContactExternalIdsTable {
   contactId: number;
   source: string;
@@ -385,6 +391,7 @@ export interface BackfillCursorsTable {
 export interface Tables {
   contacts: ContactsTable;
   contactExternalIds: ContactExternalIdsTable;
+  signupContacts: SignupContactsTable;
   topics: TopicsTable;
   subscriptions: SubscriptionsTable;
   consentLog: ConsentLogTable;

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../db/dialect.ts';
 import { insertContact, selectContact, selectContactIdsByEmailKeys } from '../db/queries/contacts.ts';
 import { insertEvent } from '../db/queries/events.ts';
 import { claimOptinSend, countOptinRequest } from '../db/queries/optin-requests.ts';
+import { insertSignupContact } from '../db/queries/signup-contacts.ts';
 import { deleteSuppressionByReason, selectSuppressionReasons } from '../db/queries/suppressions.ts';
 import { selectTemplate } from '../db/queries/templates.ts';
 import { selectTopics } from '../db/queries/topics.ts';
@@ -126,6 +127,8 @@ async function findOrCreateContact(tx: Db, s: CheckedSignup, now: number): Promi
   const id = (await selectContactIdsByEmailKeys(tx, [s.address.key])).get(s.address.key);
   if (id !== undefined) return (await selectContact(tx, id))!;
   const created = await insertContact(tx, { email: s.address.email, emailKey: s.address.key, emailDomain: s.address.domain, firstName: s.firstName, locale: s.locale }, now);
+  // Marked as the signup's own, so it can go if it never confirms (services/lapsed-signups.ts).
+  await insertSignupContact(tx, created, now);
   return (await selectContact(tx, created))!;
 }
 

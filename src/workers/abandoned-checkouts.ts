@@ -1,10 +1,6 @@
 import { sweepAbandonedCheckouts } from '../services/abandoned-checkouts.ts';
 import type { ServiceContext } from '../services/context.ts';
-
-/** A running periodic job. */
-export interface PeriodicJob {
-  stop(): Promise<void>;
-}
+import { startPeriodic, type PeriodicJob } from './periodic.ts';
 
 /**
  * Marks idle checkouts abandoned every `intervalMs` (a minute by default). Runs never overlap; a
@@ -12,23 +8,8 @@ export interface PeriodicJob {
  * marked once and its `cart_abandoned` event is stored once.
  */
 export function startAbandonedCheckoutSweep(ctx: ServiceContext, opts: { intervalMs?: number } = {}): PeriodicJob {
-  let running: Promise<void> | null = null;
-  const run = () => {
-    running ??= sweepAbandonedCheckouts(ctx)
-      .then((r) => {
-        if (r.abandoned.length > 0) ctx.logger.info({ carts: r.abandoned.length }, 'checkouts marked abandoned');
-      })
-      .catch((err: Error) => ctx.logger.error({ err: err.message }, 'abandoned checkout sweep failed'))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(run, opts.intervalMs ?? 60_000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(ctx, 'abandoned checkout sweep', opts.intervalMs ?? 60_000, async () => {
+    const r = await sweepAbandonedCheckouts(ctx);
+    if (r.abandoned.length > 0) ctx.logger.info({ carts: r.abandoned.length }, 'checkouts marked abandoned');
+  });
 }

@@ -22,7 +22,7 @@ describe.each(DIALECTS)('migration 007 (contacts by store id) on %s', (dialect) 
 
       await db.k.insertInto('orders').values({ source: 'woocommerce', externalId: '5001', contactId: ids[1]!, status: 'completed', currency: 'USD', total: 42.5, orderedAt: now, createdAt: now, updatedAt: now } as never).execute();
 
-      expect(await migrateToLatest(db)).toEqual(['2026-11-27-007-contacts-by-store-id', '2026-11-27-008-event-source-ids', '2026-11-27-009-events-by-contact', '2026-11-27-010-order-refunds']);
+      expect(await migrateToLatest(db)).toEqual(['2026-11-27-007-contacts-by-store-id', '2026-11-27-008-event-source-ids', '2026-11-27-009-events-by-contact', '2026-11-27-010-order-refunds', '2026-11-27-011-signup-contacts']);
       // Migration 010: orders stored before it have nothing refunded.
       expect(await db.k.selectFrom('orders').select(['total', 'refunded']).execute()).toEqual([{ total: 42.5, refunded: 0 }]);
 

@@ -18,14 +18,15 @@ export async function selectConsentRecords(db: Db, contactId: number): Promise<C
 }
 
 /**
- * Erasure (GDPR Art. 17): detaches a contact's consent entries and removes the personal data in
- * them (address, IP, user agent), keeping the keyed hash of the address so the record still
- * proves what happened. The one permitted change to the log.
+ * Erasure (GDPR Art. 17), or the removal of a signup that never confirmed (`why` lapsed): detaches
+ * a contact's consent entries and removes the personal data in them (address, IP, user agent),
+ * keeping the keyed hash of the address so the record still proves what happened. The one
+ * permitted change to the log.
  */
-export async function anonymiseConsentRecords(db: Db, contactId: number, emailHash: string): Promise<number> {
+export async function anonymiseConsentRecords(db: Db, contactId: number, emailHash: string, why: 'erased' | 'lapsed' = 'erased'): Promise<number> {
   const r = await db.k
     .updateTable('consentLog')
-    .set({ contactId: null, email: `erased:${emailHash}`, ip: null, userAgent: null })
+    .set({ contactId: null, email: `${why}:${emailHash}`, ip: null, userAgent: null })
     .where('contactId', '=', contactId)
     .executeTakeFirst();
   return Number(r.numUpdatedRows);

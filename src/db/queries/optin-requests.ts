@@ -32,3 +32,9 @@ export async function countOptinRequest(db: Db, emailHash: string): Promise<void
 export async function selectOptinRequest(db: Db, emailHash: string): Promise<{ lastSentAt: number; requests: number } | undefined> {
   return db.k.selectFrom('optinRequests').select(['lastSentAt', 'requests']).where('emailHash', '=', emailHash).executeTakeFirst();
 }
+
+/** Forgets addresses that got no confirmation since `before` (their hour of throttling is long over). Changes `optin_requests`. */
+export async function deleteOptinRequestsBefore(db: Db, before: number): Promise<number> {
+  const r = await db.k.deleteFrom('optinRequests').where('lastSentAt', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
