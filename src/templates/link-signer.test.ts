@@ -14,7 +14,7 @@ describe('LinkSigner', () => {
   });
 
   it('computes the same HMAC at every message length around the block boundaries, with keys of every size', () => {
-    // 247 bytes is where the inner hash leaves JS for one native call; multi-byte characters straddle the blocks.
+    // 119 bytes is where the inner hash leaves JS for one native call; multi-byte characters straddle the blocks.
     for (const key of [randomBytes(1), randomBytes(32), randomBytes(63), randomBytes(64), randomBytes(65), randomBytes(200)]) {
       const signer = new LinkSigner(key);
       for (let n = 0; n <= 300; n++) {

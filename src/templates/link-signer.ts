@@ -5,20 +5,20 @@ import { SHA256_IV, sha256Block, sha256Digest, sha256Pad } from '../lib/sha256-b
 // every click and open checks one on the thread that answers the reader. createHmac costs ~5 µs a
 // call here and each one-shot crypto.hash ~2.1 µs whatever the input, mostly OpenSSL 3's set-up.
 // HMAC is two hashes, each starting with one block of the padded key (RFC 2104); those two blocks
-// are compressed once per key and their states kept. A message of up to 247 bytes (every pixel and
-// token; a click link with a URL of up to ~200 characters) then costs two to five block compressions
-// in JS (lib/sha256-block.ts, ~0.7 µs each); a longer one, a native inner hash and a JS outer block
-// (at four blocks the two ways cost the same). Verifying a click went from ~6 to ~3 µs alone, and
-// to 5.5–7.8 µs timed in place under bench:events. The bytes are those of createHmac
-// (link-signer.test.ts).
+// are compressed once per key and their states kept. A message of up to 119 bytes (the pixel's,
+// the unsubscribe token's, a short link's) then costs two or three block compressions in JS
+// (lib/sha256-block.ts, ~0.7 µs each); a longer one, one native inner hash and a JS outer block,
+// which is cheaper from three inner blocks on (a 150-character link signed in bench:render; timed in
+// place under bench:events the two ways read the same). Verifying a click went from ~6 to ~3 µs
+// alone. The bytes are those of createHmac (link-signer.test.ts).
 
 type OneShotHash = (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer;
 // crypto.hash arrived in Node 20.12; without it every message is hashed in JS.
 const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
 
 const BLOCK = 64;
-/** The longest message hashed in JS: four inner blocks, with its 9 bytes of padding. */
-const JS_MAX = 4 * BLOCK - 9;
+/** The longest message hashed in JS: two inner blocks, with its 9 bytes of padding. */
+const JS_MAX = 2 * BLOCK - 9;
 /** Room for SHA-256 padding after a message. */
 const PAD = BLOCK + 8;
 
