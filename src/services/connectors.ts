@@ -125,6 +125,8 @@ export async function removeConnector(ctx: ServiceContext, which: WebhookConnect
 /** What the webhook endpoint needs of a connector: its secret in clear, and for Shopify the shop and delay. */
 export interface WebhookSettings {
   secret: string;
+  /** WooCommerce: the shop's address, when the operator gave it. */
+  siteUrl: string | null;
   shopDomain: string | null;
   abandonAfterMinutes: number;
 }
@@ -136,6 +138,7 @@ export async function loadWebhookSettings(ctx: ServiceContext, which: WebhookCon
   if (!c) return null;
   return {
     secret: unseal(ctx.keyring, SEALED_PURPOSE, c.secret),
+    siteUrl: which === 'woocommerce' ? (s.woocommerce?.siteUrl ?? null) : null,
     shopDomain: which === 'shopify' ? (s.shopify?.shopDomain ?? null) : null,
     abandonAfterMinutes: s.shopify?.abandonAfterMinutes ?? DEFAULT_ABANDON_AFTER_MINUTES,
   };

@@ -40,6 +40,12 @@ export async function receiveWooCommerceWebhook(ctx: ServiceContext, d: StoreWeb
   const settings = await requireSettings(ctx, 'woocommerce');
   const check = verifyWooCommerceSignature(d.body, settings.secret, d.headers);
   if (!check.ok) throw unverified(ctx, 'woocommerce', 'X-WC-Webhook-Signature', check.why);
+  // A copy of the shop (a staging site, a clone) keeps the live shop's webhooks and their secret,
+  // and would send its test orders here; X-WC-Webhook-Source names the site that sent it.
+  const source = headerOf(d.headers, WOO_HEADERS.source);
+  if (settings.siteUrl && source && !isSameSite(source, settings.siteUrl)) {
+    throw new AppError('forbidden', `this webhook is from ${source.slice(0, 200)}, but the WooCommerce connector is set up for ${settings.siteUrl}: a copy of the shop (a staging site) still sends the live shop's webhooks`, [{ field: 'X-WC-Webhook-Source', message: 'another site' }]);
+  }
   const topic = headerOf(d.headers, WOO_HEADERS.topic);
   if (!topic) throw invalid('X-WC-Webhook-Topic', 'is missing: only WooCommerce webhooks are accepted here');
   const reading = readWooCommerceWebhook(topic, parseBody(d.body));
@@ -60,6 +66,25 @@ export async function receiveShopifyWebhook(ctx: ServiceContext, d: StoreWebhook
   }
   const reading = readShopifyWebhook(topic, parseBody(d.body), settings.shopDomain ?? shop);
   return applyReading(ctx, 'shopify', topic, shopifyDeliveryId(d.headers), reading);
+}
+
+/**
+ * Whether a webhook's source is the configured site: the same host (a leading `www.` and the
+ * scheme aside, which WordPress and the operator may write differently), and within its path when
+ * the site lives under one.
+ */
+function isSameSite(source: string, siteUrl: string): boolean {
+  const parse = (u: string) => {
+    try {
+      const url = new URL(u);
+      return { host: url.hostname.toLowerCase().replace(/^www\./, ''), path: url.pathname.replace(/\/+$/, '') };
+    } catch {
+      return null;
+    }
+  };
+  const a = parse(source);
+  const b = parse(siteUrl);
+  return a !== null && b !== null && a.host === b.host && (a.path === b.path || a.path.startsWith(`${b.path}/`));
 }
 
 async function requireSettings(ctx: ServiceContext, which: WebhookConnector) {

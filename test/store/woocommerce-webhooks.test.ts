@@ -95,6 +95,22 @@ describe.each(DIALECTS)('WooCommerce webhooks on %s', (dialect) => {
     expect(o!.contactId).toBe(contact.id);
   });
 
+  it('refuses (403) a signed delivery from another site, such as a staging copy, and stores nothing', async () => {
+    const before = await count('orders');
+    const body = phpJson('woocommerce-order.json', { id: 7301 });
+    const staging = await deliver('order.created', body, { 'x-wc-webhook-source': 'https://staging.shop.example/' });
+    expect(staging.status).toBe(403);
+    expect(staging.json.error.message).toContain('https://staging.shop.example/');
+    expect(staging.json.error.details).toEqual([{ field: 'X-WC-Webhook-Source', message: 'another site' }]);
+    expect(await count('orders')).toBe(before);
+    // The same site written otherwise (www., http, no trailing slash), or a delivery without the header, is the shop.
+    for (const [i, source] of ['https://www.shop.example/', 'http://shop.example', null].entries()) {
+      const r = await deliver('order.created', phpJson('woocommerce-order.json', { id: 7302 + i }), source === null ? { 'x-wc-webhook-source': '' } : { 'x-wc-webhook-source': source });
+      expect([source, r.status]).toEqual([source, 200]);
+    }
+    expect(await count('orders')).toBe(before + 3);
+  });
+
   it('stores a replayed delivery once', async () => {
     const body = phpJson('woocommerce-order.json', { total: '55.00', date_modified_gmt: '2026-11-20T09:30:00' });
     const id = { 'x-wc-webhook-delivery-id': 'f0e1d2c3b4a5968778695a4b3c2d1e0f' };
