@@ -14,6 +14,14 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 /** Orders that count as purchases for LTV, RFM and segments. */
 export const PURCHASE_STATUSES: readonly OrderStatus[] = ['processing', 'completed'];
 
+/**
+ * An amount added up from others, without the binary noise of the addition (13.5 + 4.9 is
+ * 18.400000000000002). Rounded to a millionth, not to cents: some currencies have three decimals.
+ */
+export function roundMoney(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
 /** A customer as a store knows them: by email, by the store's own id, or both (then the two are merged). */
 export interface CustomerInput {
   source: StoreSource;

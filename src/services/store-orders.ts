@@ -3,6 +3,7 @@ import { convertContactCarts } from '../db/queries/carts.ts';
 import { insertEventOnce } from '../db/queries/events.ts';
 import { replaceOrderItems, selectOrderState, upsertOrder } from '../db/queries/orders.ts';
 import type { CheckedOrder } from '../domain/store-checks.ts';
+import { roundMoney } from '../domain/store.ts';
 import { resolveStoreContact } from './store-contacts.ts';
 import { resolveItemProducts } from './store-items.ts';
 
@@ -71,8 +72,8 @@ async function appendOrderEvents(tx: Db, orderId: number, o: CheckedOrder, conta
   if (o.status === 'completed') await insertEventOnce(tx, { ...base, type: 'order_fulfilled', occurredAt: o.completedAt ?? o.updatedAt ?? o.orderedAt, sourceEventId: `order_fulfilled/${o.externalId}` });
   // Each time more of the order is refunded: `amount` is this refund, `refunded` all so far. Keyed
   // by the new total, so a replayed update adds nothing.
-  if (refunded > refundedBefore + 0.005) {
-    const amount = Math.round((refunded - refundedBefore) * 100) / 100;
+  const amount = roundMoney(refunded - refundedBefore);
+  if (amount > 0) {
     await insertEventOnce(tx, { ...base, properties: { ...properties, amount }, type: 'order_refunded', occurredAt: o.updatedAt ?? o.orderedAt, sourceEventId: `order_refunded/${o.externalId}/${refunded}` });
   }
 }

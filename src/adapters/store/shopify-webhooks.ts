@@ -1,4 +1,4 @@
-import type { CartInput, CustomerInput, OrderInput, OrderItemInput, OrderStatus, ProductInput } from '../../domain/store.ts';
+import { roundMoney, type CartInput, type CustomerInput, type OrderInput, type OrderItemInput, type OrderStatus, type ProductInput } from '../../domain/store.ts';
 import { headerOf, verifyBase64Hmac, type SignatureCheck } from './hmac-signature.ts';
 import { ignoreAnonymous, objectOf, PayloadReader, readingOf, type Json, type Mapped, type StoreReading } from './payload-reading.ts';
 
@@ -129,7 +129,7 @@ function refundedOf(r: PayloadReader, refunds: unknown): number {
       if (tx?.kind === 'refund' && tx.status === 'success') sum += r.money(tx.amount, `refunds/${i}/transactions/${j}/amount`) ?? 0;
     });
   });
-  return Math.round(sum * 100) / 100;
+  return roundMoney(sum);
 }
 
 /** The buyer of an order or checkout: the nested customer (its id) and the email the order was placed with. */

@@ -1,4 +1,4 @@
-import type { OrderInput, OrderItemInput } from '../../domain/store.ts';
+import { roundMoney, type OrderInput, type OrderItemInput } from '../../domain/store.ts';
 import type { WooMapped } from './woocommerce-rest-mapping.ts';
 import { mapWooStatus, parseUnixSeconds, parseWooGmtDate, parseWooMoney, textOrNull, wooIdOrNull } from './woocommerce-values.ts';
 
@@ -109,7 +109,7 @@ export function mapDbOrder(row: WooDbOrderRow, items: readonly WooDbItemRow[], s
       sourceStatus: (row.status ?? '').replace(/^wc-/, '') || null,
       currency: currency.toUpperCase(),
       total,
-      refunded: Math.min(Math.round((row.refunded ?? 0) * 100) / 100, total),
+      refunded: Math.min(roundMoney(row.refunded ?? 0), total),
       discount: parseWooMoney(row.discount ?? '') ?? 0,
       couponCodes: coupons,
       orderedAt,

@@ -2,9 +2,8 @@ import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { OrderInput } from '../../domain/store.ts';
 import { AppError, invalid } from '../../lib/errors.ts';
 import { legacyDate, mapDbOrder, type WooDbItemRow, type WooDbOrderRow } from './woocommerce-db-mapping.ts';
-import { parseWooMoney } from './woocommerce-values.ts';
 import type { WooMapped } from './woocommerce-rest-mapping.ts';
-import { parseWooGmtDate } from './woocommerce-values.ts';
+import { parseWooGmtDate, parseWooMoney } from './woocommerce-values.ts';
 
 // Reads orders straight from a WooCommerce shop's MySQL/MariaDB database, in either storage:
 // HPOS ({prefix}wc_orders and friends, formats.md 1.1) or legacy posts/postmeta (1.2). The session

@@ -1,4 +1,4 @@
-import type { CustomerInput, OrderInput, OrderItemInput, OrderStatus, ProductInput } from '../../domain/store.ts';
+import { roundMoney, type CustomerInput, type OrderInput, type OrderItemInput, type OrderStatus, type ProductInput } from '../../domain/store.ts';
 import { headerOf, verifyBase64Hmac, type SignatureCheck } from './hmac-signature.ts';
 import { ignoreAnonymous, objectOf, PayloadReader, readingOf, type Json, type Mapped, type StoreReading } from './payload-reading.ts';
 
@@ -99,7 +99,7 @@ export function mapWooCommerceOrder(o: Json): Mapped<OrderInput> {
     currency: currency ?? '',
     total: total ?? 0,
     // Never more than the total: a refund's rounding must not make the order fail its check.
-    refunded: Math.min(Math.round(refunded * 100) / 100, total ?? 0),
+    refunded: Math.min(roundMoney(refunded), total ?? 0),
     discount,
     couponCodes,
     orderedAt: orderedAt ?? 0,
