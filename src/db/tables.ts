@@ -22,7 +22,7 @@ export interface ContactsTable {
   updatedAt: number;
 }
 
-/** Contacts a public signup created (migration 011). */
+/** Contacts a public signup created, until they confirm (migration 011). */
 export interface SignupContactsTable {
   contactId: number;
   createdAt: number;

@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../db/dialect.ts';
 import { insertContact, selectContact, selectContactIdsByEmailKeys } from '../db/queries/contacts.ts';
 import { insertEvent } from '../db/queries/events.ts';
 import { claimOptinSend, countOptinRequest } from '../db/queries/optin-requests.ts';
-import { insertSignupContact } from '../db/queries/signup-contacts.ts';
+import { deleteSignupContact, insertSignupContact } from '../db/queries/signup-contacts.ts';
 import { deleteSuppressionByReason, selectSuppressionReasons } from '../db/queries/suppressions.ts';
 import { selectTemplate } from '../db/queries/templates.ts';
 import { selectTopics } from '../db/queries/topics.ts';
@@ -249,6 +249,8 @@ export async function confirmSignup(ctx: ServiceContext, token: string, who: Req
     );
     const addr = normalizeEmail(addressOf(contact));
     if (addr.ok) await deleteSuppressionByReason(tx, suppressionHash(ctx.keyring, addr.value.key), 'unsubscribe_all');
+    // Confirmed: never again a candidate for removal as an unconfirmed signup.
+    await deleteSignupContact(tx, contact.id);
     await insertEvent(tx, { type: 'signup_confirmed', contactId: contact.id, messageRef: null, properties: { topics: pending.map((t) => t.key) }, ip: who.ip, userAgent: who.userAgent, occurredAt: now });
     return { status: 'confirmed', contact, topics: pending };
   });

@@ -42,6 +42,8 @@ describe.each(DIALECTS)('unconfirmed signups on %s', (dialect) => {
     }
     const lapsed = (await contactOf('lapsed@example.com'))!.id;
     expect((await t.http.inject({ method: 'POST', url: await confirmPath('confirmed@example.com'), headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' })).statusCode).toBe(200);
+    // Remembered as the signup's own: the four it created that have not confirmed (not known@, which existed).
+    expect((await t.db.k.selectFrom('signupContacts').select('contactId').execute()).length).toBe(4);
     await recordOrders(t.app.ctx, [{ source: 'woocommerce', externalId: '9001', customer: { source: 'woocommerce', email: 'buyer@example.com' }, status: 'processing', currency: 'USD', total: 20, orderedAt: t.clock.now(), items: [] }]);
     expect((await ingestEvents(t.app.ctx, [{ id: 'pv-1', type: 'product_viewed', occurredAt: new Date(t.clock.now()).toISOString(), email: 'viewer@example.com' }])).accepted).toBe(1);
 
