@@ -1,6 +1,7 @@
 import { inTransaction } from '../db/database.ts';
 import { deleteContact, selectContact } from '../db/queries/contacts.ts';
 import { anonymiseConsentRecords } from '../db/queries/consent-log.ts';
+import { eraseMessagesOf } from '../db/queries/message-erasure.ts';
 import { forgetSuppressionAddresses, insertSuppression, selectSuppressions } from '../db/queries/suppressions.ts';
 import { normalizeEmail } from '../domain/emails.ts';
 import { AppError } from '../lib/errors.ts';
@@ -31,11 +32,12 @@ export async function exportContactData(ctx: ServiceContext, id: number): Promis
 
 /**
  * Erases a contact (GDPR Art. 17): the profile, external ids and subscriptions are deleted, the
- * consent log is stripped of personal data, and the address stays only as a keyed hash on the
- * suppression list, so a later import of the same address can never be mailed by accident.
+ * consent log is stripped of personal data, the messages to the contact lose the address, their
+ * data and content (mail still waiting is stopped), and the address stays only as a keyed hash on
+ * the suppression list, so a later import of the same address can never be mailed by accident.
  * All in one transaction.
  */
-export async function eraseContact(ctx: ServiceContext, id: number): Promise<{ erased: true; consentRecordsAnonymised: number }> {
+export async function eraseContact(ctx: ServiceContext, id: number): Promise<{ erased: true; consentRecordsAnonymised: number; messagesErased: number }> {
   const now = ctx.clock.now();
   return inTransaction(ctx.db, async (tx) => {
     const contact = await selectContact(tx, id);
@@ -43,18 +45,20 @@ export async function eraseContact(ctx: ServiceContext, id: number): Promise<{ e
     if (contact.email === null) {
       // Known only by a store id: no address to keep on the suppression list.
       const anonymised = await anonymiseConsentRecords(tx, id, 'no-address');
+      const messagesErased = await eraseMessagesOf(tx, { contactId: id, emailLower: null, marker: 'erased:no-address', now });
       await deleteContact(tx, id);
       ctx.logger.info({ contactId: id }, 'contact erased');
-      return { erased: true as const, consentRecordsAnonymised: anonymised };
+      return { erased: true as const, consentRecordsAnonymised: anonymised, messagesErased };
     }
     const key = normalizeEmail(contact.email);
     const hash = suppressionHash(ctx.keyring, key.ok ? key.value.key : contact.email.toLowerCase());
     const anonymised = await anonymiseConsentRecords(tx, id, hash);
+    const messagesErased = await eraseMessagesOf(tx, { contactId: id, emailLower: contact.email.toLowerCase(), marker: `erased:${hash}`, now });
     await forgetSuppressionAddresses(tx, hash);
     await insertSuppression(tx, { email: null, emailHash: hash, reason: 'erased', source: 'gdpr', note: null }, now);
     await deleteContact(tx, id);
     ctx.logger.info({ contactId: id }, 'contact erased');
-    return { erased: true as const, consentRecordsAnonymised: anonymised };
+    return { erased: true as const, consentRecordsAnonymised: anonymised, messagesErased };
   });
 }
 

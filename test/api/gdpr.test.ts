@@ -48,9 +48,22 @@ describe.each(DIALECTS)('GDPR export and erasure, append-only consent log on %s'
   });
 
   it('erases the contact: personal data gone, consent proof kept without it, address kept only as a keyed hash', async () => {
+    // Mail to Maryam: one sent (the server's answer quotes the address, a copy was captured), one still waiting.
+    const send = (key: string) => t.request({ method: 'POST', url: '/api/v1/messages', headers: { 'idempotency-key': key }, body: { to: 'maryam@example.com', fromEmail: 'shop@shop.example', subject: 'Your order, Maryam', html: '<p>Shiraz {{ order.number }}</p>', data: { order: { number: '55' } } } });
+    const sent = await send('gdpr-1');
+    const waiting = await send('gdpr-2');
+    expect([sent.status, waiting.status]).toEqual([202, 202]);
+    await t.db.k.updateTable('messages').set({ status: 'sent', lastResponse: '250 2.0.0 Ok: queued for <maryam@example.com>' }).where('id', '=', sent.json.id).execute();
+    await t.db.k.insertInto('messageHistory').values({ messageId: sent.json.id, status: 'sent', attempt: 1, transport: 'capture', code: 250, enhanced: '2.0.0', response: '250 2.0.0 Ok: queued for <maryam@example.com>', at: t.clock.now() }).execute();
+    await t.db.k.insertInto('capturedMessages').values({ messageRef: sent.json.ref, envelopeFrom: 'b@b.shop.example', envelopeTo: 'maryam@example.com', subject: 'Your order, Maryam', raw: Buffer.from('To: maryam@example.com'), createdAt: t.clock.now() }).execute();
+
     const r = await t.request({ method: 'POST', url: `/api/v1/contacts/${id}/erase` });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ erased: true, consentRecordsAnonymised: 1 });
+    expect(r.json).toEqual({ erased: true, consentRecordsAnonymised: 1, messagesErased: 2 });
+    // The rows stay for the counts, without the person; the waiting one will never go.
+    const mail = await t.db.k.selectFrom('messages').select(['id', 'status', 'reason', 'toEmail']).orderBy('id').execute();
+    expect(mail.map((m) => [m.status, m.reason, m.toEmail.startsWith('erased:')])).toEqual([['sent', null, true], ['suppressed', 'erased', true]]);
+    expect(await t.db.k.selectFrom('capturedMessages').selectAll().execute()).toEqual([]);
     expect((await t.request({ method: 'GET', url: `/api/v1/contacts/${id}` })).status).toBe(404);
 
     const dump = JSON.stringify({
@@ -59,6 +72,8 @@ describe.each(DIALECTS)('GDPR export and erasure, append-only consent log on %s'
       subs: await t.db.k.selectFrom('subscriptions').selectAll().execute(),
       consent: await t.db.k.selectFrom('consentLog').selectAll().execute(),
       suppressions: await t.db.k.selectFrom('suppressions').selectAll().execute(),
+      messages: await t.db.k.selectFrom('messages').selectAll().execute(),
+      history: await t.db.k.selectFrom('messageHistory').selectAll().execute(),
     }).toLowerCase();
     for (const personal of ['maryam', 'shiraz', '198.51.100.7', 'mozilla', '989120000000']) expect(dump).not.toContain(personal);
 
