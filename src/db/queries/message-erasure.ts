@@ -9,6 +9,8 @@ import type { Db } from '../database.ts';
  * one being sent at this moment is left to its worker. Returns how many messages were erased.
  */
 export async function eraseMessagesOf(db: Db, p: { contactId: number; emailLower: string | null; marker: string; now: number }): Promise<number> {
+  // By contact through messages_contact; by address, a scan of the table inside the erasure's
+  // transaction (there is no index by recipient, and erasure is rare).
   const whose = p.emailLower === null ? sql`contact_id = ${p.contactId}` : sql`(contact_id = ${p.contactId} OR (contact_id IS NULL AND LOWER(to_email) = ${p.emailLower}))`;
   const rows = (await sql<{ id: number; ref: string }>`SELECT id, ref FROM messages WHERE ${whose}`.execute(db.k)).rows;
   if (rows.length === 0) return 0;
