@@ -7,7 +7,7 @@ import { normalizeEmail } from '../domain/emails.ts';
 import { AppError } from '../lib/errors.ts';
 import type { ServiceContext } from './context.ts';
 import { consentHistory, topicStatuses } from './subscriptions.ts';
-import { suppressionHash } from './suppressions.ts';
+import { storedAddressHash, suppressionHash } from './suppressions.ts';
 
 /**
  * Everything Chapar holds about one contact, as one JSON document (GDPR Art. 15 and 20).
@@ -50,8 +50,7 @@ export async function eraseContact(ctx: ServiceContext, id: number): Promise<{ e
       ctx.logger.info({ contactId: id }, 'contact erased');
       return { erased: true as const, consentRecordsAnonymised: anonymised, messagesErased };
     }
-    const key = normalizeEmail(contact.email);
-    const hash = suppressionHash(ctx.keyring, key.ok ? key.value.key : contact.email.toLowerCase());
+    const hash = storedAddressHash(ctx.keyring, contact.email);
     const anonymised = await anonymiseConsentRecords(tx, id, hash);
     const messagesErased = await eraseMessagesOf(tx, { contactId: id, emailLower: contact.email.toLowerCase(), marker: `erased:${hash}`, now });
     await forgetSuppressionAddresses(tx, hash);

@@ -1,11 +1,11 @@
 import { inTransaction } from '../db/database.ts';
 import { anonymiseConsentRecords } from '../db/queries/consent-log.ts';
 import { deleteContact, selectContact } from '../db/queries/contacts.ts';
-import { deleteOptinMessages, selectLapsedSignupContacts } from '../db/queries/signup-contacts.ts';
+import { deleteOptinMessages } from '../db/queries/messages.ts';
+import { selectLapsedSignupContacts } from '../db/queries/signup-contacts.ts';
 import { deleteOptinRequestsBefore } from '../db/queries/optin-requests.ts';
-import { normalizeEmail } from '../domain/emails.ts';
 import type { ServiceContext } from './context.ts';
-import { suppressionHash } from './suppressions.ts';
+import { storedAddressHash } from './suppressions.ts';
 
 /**
  * How long a signup that never confirmed is kept: its confirmation link works for a week
@@ -33,9 +33,9 @@ export async function removeLapsedSignups(ctx: ServiceContext): Promise<{ contac
       const gone = await inTransaction(ctx.db, async (tx) => {
         // A confirmation, an order or an import may have come since the read.
         if ((await selectLapsedSignupContacts(tx, { before, limit: 1, onlyId: id })).length === 0) return false;
+        // A signup's contact always has its address.
         const contact = (await selectContact(tx, id))!;
-        const key = normalizeEmail(contact.email ?? '');
-        await anonymiseConsentRecords(tx, id, suppressionHash(ctx.keyring, key.ok ? key.value.key : (contact.email ?? '').toLowerCase()), 'lapsed');
+        await anonymiseConsentRecords(tx, id, storedAddressHash(ctx.keyring, contact.email!), 'lapsed');
         await deleteOptinMessages(tx, id);
         return deleteContact(tx, id);
       });

@@ -13,6 +13,12 @@ export function suppressionHash(keyring: Keyring, emailKey: string): string {
   return keyring.keyedHash('suppression', emailKey);
 }
 
+/** The suppression hash of an address as a contact stores it: its normalised key, or the address in lower case should it no longer normalise. */
+export function storedAddressHash(keyring: Keyring, email: string): string {
+  const key = normalizeEmail(email);
+  return suppressionHash(keyring, key.ok ? key.value.key : email.toLowerCase());
+}
+
 /** Puts an address on the suppression list for a reason. Idempotent per (address, reason). */
 export async function suppressAddress(
   ctx: ServiceContext,

@@ -77,38 +77,41 @@ describe('renderDirectly', () => {
     }
   });
 
-  it('reads paths, literals, sizes, firsts and lasts, negative indexes and missing values alike', () => {
-    const cases = [
-      '{{ s }}|{{ n }}|{{ zero }}|{{ f }}|{{ nothing }}|{{ missing }}|{{ missing.deeper.still }}',
-      '{{ deep.a.b.c }}|{{ deep["a"]["b"].c }}|{{ deep["with space"] }}|{{ deep.size }}|{{ obj.size }}|{{ s.size }}|{{ list.size }}',
-      '{{ list[0] }}|{{ list[-1] }}|{{ list[7] }}|{{ list.first }}|{{ list.last }}|{{ people[1].name }}|{{ people.first.age }}',
-      "{{ 'quoted' }}|{{ \"double\" }}|{{ 3.5 }}|{{ -2 }}|{{ true }}|{{ false }}|{{ nil }}|{{ empty }}|{{ blank }}",
-      '{{ list }}|{{ nums }}|{{ obj }}|{{ people }}',
-      '{{ s.toString }}|{{ obj.constructor }}|{{ list.length }}|{{ obj.hasOwnProperty }}',
-      '{{ shelf.count }}|{{ shelf.anything }}|{{ lazy.name }}|{{ deep[deep.key].b.c }}|{{ (1..4) | join: "," }}',
-    ];
-    for (const src of cases) both(src, data);
-  });
-
-  it('runs filters with positional, keyword and variable arguments in the same order', () => {
-    const cases = [
-      '{{ n | plus: 2 | times: n | minus: zero }}|{{ s | replace: "o", s | upcase | truncate: 9 }}|{{ list | join: deep.key }}',
-      "{{ missing | default: 'fallback' }}|{{ f | default: 'x', allow_false: true }}|{{ f | default: 'x' }}|{{ nothing | default: list.first }}",
-      '{{ when | date: "%Y-%m-%d %H:%M" }}|{{ people | map: "name" | join: ", " }}|{{ people | where: "age", 25 | map: "name" }}|{{ nums | sort | reverse }}',
-      '{{ s | split: ", " | last }}|{{ s | slice: 1, 3 }}|{{ s | escape }}|{{ "<b>" | escape | append: s }}',
-      "{{ 19.9 | money }}|{{ n | money: 'EUR' }}|{{ when | local_date }}|{{ n | pluralize: 'item', 'items' }}|{{ n | number: 1 }}|{{ ' https://shop.example/a ' | track_link }}",
-    ];
-    for (const src of cases) both(src, data);
-  });
-
-  it('renders inside tags: if, unless, case, for with forloop, assign, capture, nested loops', () => {
-    const cases = [
-      '{% if n > 40 %}{{ s }}{% elsif n %}{{ n }}{% else %}{{ missing }}{% endif %}{% unless f %}{{ list.last }}{% endunless %}',
-      '{% for p in people %}{{ forloop.index }}:{{ p.name | upcase }}{% if forloop.last %}.{% endif %}{% else %}none{% endfor %}',
-      '{% for x in missing %}{{ x }}{% else %}{{ s | downcase }}{% endfor %}{% for i in (1..3) %}{% for j in list limit: 2 %}{{ i }}{{ j }}{% endfor %}{% endfor %}',
-      '{% assign total = n | plus: 1 %}{{ total }}{% capture c %}{{ deep.a.b.c }}-{{ total }}{% endcapture %}{{ c | size }}{{ c }}',
-      '{% case list.size %}{% when 2 %}two{% when 3 %}{{ list | join: "+" }}{% else %}many{% endcase %}{% raw %}{{ not rendered }}{% endraw %}',
-    ];
+  // Each source renders both ways: the same bytes, or the same error.
+  it.each([
+    [
+      'reads paths, literals, sizes, firsts and lasts, negative indexes and missing values alike',
+      [
+        '{{ s }}|{{ n }}|{{ zero }}|{{ f }}|{{ nothing }}|{{ missing }}|{{ missing.deeper.still }}',
+        '{{ deep.a.b.c }}|{{ deep["a"]["b"].c }}|{{ deep["with space"] }}|{{ deep.size }}|{{ obj.size }}|{{ s.size }}|{{ list.size }}',
+        '{{ list[0] }}|{{ list[-1] }}|{{ list[7] }}|{{ list.first }}|{{ list.last }}|{{ people[1].name }}|{{ people.first.age }}',
+        "{{ 'quoted' }}|{{ \"double\" }}|{{ 3.5 }}|{{ -2 }}|{{ true }}|{{ false }}|{{ nil }}|{{ empty }}|{{ blank }}",
+        '{{ list }}|{{ nums }}|{{ obj }}|{{ people }}',
+        '{{ s.toString }}|{{ obj.constructor }}|{{ list.length }}|{{ obj.hasOwnProperty }}',
+        '{{ shelf.count }}|{{ shelf.anything }}|{{ lazy.name }}|{{ deep[deep.key].b.c }}|{{ (1..4) | join: "," }}',
+      ],
+    ],
+    [
+      'runs filters with positional, keyword and variable arguments in the same order',
+      [
+        '{{ n | plus: 2 | times: n | minus: zero }}|{{ s | replace: "o", s | upcase | truncate: 9 }}|{{ list | join: deep.key }}',
+        "{{ missing | default: 'fallback' }}|{{ f | default: 'x', allow_false: true }}|{{ f | default: 'x' }}|{{ nothing | default: list.first }}",
+        '{{ when | date: "%Y-%m-%d %H:%M" }}|{{ people | map: "name" | join: ", " }}|{{ people | where: "age", 25 | map: "name" }}|{{ nums | sort | reverse }}',
+        '{{ s | split: ", " | last }}|{{ s | slice: 1, 3 }}|{{ s | escape }}|{{ "<b>" | escape | append: s }}',
+        "{{ 19.9 | money }}|{{ n | money: 'EUR' }}|{{ when | local_date }}|{{ n | pluralize: 'item', 'items' }}|{{ n | number: 1 }}|{{ ' https://shop.example/a ' | track_link }}",
+      ],
+    ],
+    [
+      'renders inside tags: if, unless, case, for with forloop, assign, capture, nested loops',
+      [
+        '{% if n > 40 %}{{ s }}{% elsif n %}{{ n }}{% else %}{{ missing }}{% endif %}{% unless f %}{{ list.last }}{% endunless %}',
+        '{% for p in people %}{{ forloop.index }}:{{ p.name | upcase }}{% if forloop.last %}.{% endif %}{% else %}none{% endfor %}',
+        '{% for x in missing %}{{ x }}{% else %}{{ s | downcase }}{% endfor %}{% for i in (1..3) %}{% for j in list limit: 2 %}{{ i }}{{ j }}{% endfor %}{% endfor %}',
+        '{% assign total = n | plus: 1 %}{{ total }}{% capture c %}{{ deep.a.b.c }}-{{ total }}{% endcapture %}{{ c | size }}{{ c }}',
+        '{% case list.size %}{% when 2 %}two{% when 3 %}{{ list | join: "+" }}{% else %}many{% endcase %}{% raw %}{{ not rendered }}{% endraw %}',
+      ],
+    ],
+  ] as [string, string[]][])('%s', (_name, cases) => {
     for (const src of cases) both(src, data);
   });
 

@@ -211,3 +211,9 @@ export async function nextDueAt(db: Db): Promise<number | null> {
   const d = r.rows[0]?.d;
   return d == null ? null : Number(d);
 }
+
+/** Deletes a contact's double opt-in confirmations (they carry the address and the link). Changes `messages`. */
+export async function deleteOptinMessages(db: Db, contactId: number): Promise<number> {
+  const r = await db.k.deleteFrom('messages').where('contactId', '=', contactId).where('streamId', '=', 'optin').executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

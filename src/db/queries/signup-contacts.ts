@@ -42,9 +42,3 @@ export async function insertSignupContact(db: Db, contactId: number, now: number
 export async function deleteSignupContact(db: Db, contactId: number): Promise<void> {
   await db.k.deleteFrom('signupContacts').where('contactId', '=', contactId).execute();
 }
-
-/** Deletes a contact's double opt-in confirmations (they carry the address and the link). Changes `messages`. */
-export async function deleteOptinMessages(db: Db, contactId: number): Promise<number> {
-  const r = await db.k.deleteFrom('messages').where('contactId', '=', contactId).where('streamId', '=', 'optin').executeTakeFirst();
-  return Number(r.numDeletedRows);
-}
