@@ -2,8 +2,11 @@
 export const SUBSCRIPTION_STATUSES = ['pending', 'subscribed', 'unsubscribed'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
-/** What a consent-log entry records happened. */
-export const CONSENT_ACTIONS = ['subscribe', 'confirm', 'unsubscribe', 'resubscribe'] as const;
+/**
+ * What a consent-log entry records happened. `lapse`: a signup form's request that was never
+ * confirmed ran out (services/lapsed-signups.ts); the topic went back to where it stood before.
+ */
+export const CONSENT_ACTIONS = ['subscribe', 'confirm', 'unsubscribe', 'resubscribe', 'lapse'] as const;
 export type ConsentAction = (typeof CONSENT_ACTIONS)[number];
 
 /** Where a consent change came from. */
@@ -29,7 +32,8 @@ export interface ConsentRecord {
   topicId: number | null;
   topicKey: string;
   action: ConsentAction;
-  status: SubscriptionStatus;
+  /** The status after the change; `none` when a lapse left the contact with no status on the topic. */
+  status: SubscriptionStatus | 'none';
   source: ConsentSource;
   ip: string | null;
   userAgent: string | null;

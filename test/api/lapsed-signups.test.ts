@@ -34,10 +34,12 @@ describe.each(DIALECTS)('unconfirmed signups on %s', (dialect) => {
   afterAll(async () => t?.close());
 
   it('removes a month-old signup that is nothing else, keeps everyone Chapar knows otherwise, and lets the address sign up again', async () => {
-    // Known before the signup (an import, say): the signup only adds a pending topic.
-    const known = await t.request({ method: 'POST', url: '/api/v1/contacts', body: { email: 'known@example.com' } });
-    expect(known.status).toBe(201);
-    for (const email of ['lapsed@example.com', 'confirmed@example.com', 'known@example.com', 'buyer@example.com', 'viewer@example.com', 'again@example.com']) {
+    // Known before the signup (an import, say): the signup only adds a pending topic. left@ had
+    // unsubscribed before it signed up again; imported@ was made pending through the API.
+    for (const body of [{ email: 'known@example.com' }, { email: 'left@example.com', topics: { newsletter: 'unsubscribed' } }, { email: 'imported@example.com', topics: { newsletter: 'pending' } }]) {
+      expect((await t.request({ method: 'POST', url: '/api/v1/contacts', body })).status).toBe(201);
+    }
+    for (const email of ['lapsed@example.com', 'confirmed@example.com', 'known@example.com', 'left@example.com', 'buyer@example.com', 'viewer@example.com', 'again@example.com']) {
       expect((await signup(email)).status).toBe('confirmation_sent');
     }
     const lapsed = (await contactOf('lapsed@example.com'))!.id;
@@ -52,9 +54,10 @@ describe.each(DIALECTS)('unconfirmed signups on %s', (dialect) => {
     expect((await signup('again@example.com')).status).toBe('confirmation_sent');
 
     t.clock.advance(LAPSED_SIGNUP_AFTER_MS - 20 * DAY - 60_000);
-    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 0, optinRequests: 0 });
+    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 0, topics: 0, optinRequests: 0 });
     t.clock.advance(120_000);
-    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 1, optinRequests: 5 });
+    // Removed: lapsed@. Kept, their requests lapsed: known@, left@, buyer@, viewer@.
+    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 1, topics: 4, optinRequests: 6 });
 
     expect(await contactOf('lapsed@example.com')).toBeUndefined();
     for (const email of ['confirmed@example.com', 'known@example.com', 'buyer@example.com', 'viewer@example.com', 'again@example.com']) expect([email, await contactOf(email)]).toEqual([email, expect.anything()]);
@@ -67,10 +70,24 @@ describe.each(DIALECTS)('unconfirmed signups on %s', (dialect) => {
 
     // The next month takes the one that asked again; then nothing more is removed, however often it runs.
     t.clock.advance(20 * DAY);
-    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 1, optinRequests: 1 });
+    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 1, topics: 0, optinRequests: 1 });
     expect(await contactOf('again@example.com')).toBeUndefined();
-    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 0, optinRequests: 0 });
-    expect((await t.request({ method: 'GET', url: `/api/v1/contacts/${(await contactOf('known@example.com'))!.id}` })).json.topics).toEqual({ newsletter: 'pending' });
+    expect(await removeLapsedSignups(t.app.ctx)).toEqual({ contacts: 0, topics: 0, optinRequests: 0 });
+
+    // The kept contacts' requests went back to where they stood, each with a `lapse` entry; the
+    // confirmed one and the API's pending are untouched.
+    const topicsOf = async (email: string) => (await t.request({ method: 'GET', url: `/api/v1/contacts/${(await contactOf(email))!.id}` })).json.topics;
+    for (const [email, topics] of [['known@example.com', {}], ['buyer@example.com', {}], ['viewer@example.com', {}], ['left@example.com', { newsletter: 'unsubscribed' }], ['confirmed@example.com', { newsletter: 'subscribed' }], ['imported@example.com', { newsletter: 'pending' }]] as const) {
+      expect([email, await topicsOf(email)]).toEqual([email, topics]);
+    }
+    const history = async (email: string) => (await selectConsentRecords(t.db, (await contactOf(email))!.id)).map((r) => [r.action, r.status, r.source, r.ip]);
+    expect(await history('left@example.com')).toEqual([['unsubscribe', 'unsubscribed', 'api', null], ['subscribe', 'pending', 'form', expect.stringMatching(/^198\.51\.100\./)], ['lapse', 'unsubscribed', 'double_opt_in', null]]);
+    expect((await history('known@example.com')).at(-1)).toEqual(['lapse', 'none', 'double_opt_in', null]);
+    // No longer waiting to confirm: the signup's list of its own contacts is empty.
+    expect(await t.db.k.selectFrom('signupContacts').select('contactId').execute()).toEqual([]);
+    // A lapsed contact that signs up again gets a new request and a new link.
+    expect((await signup('known@example.com')).status).toBe('confirmation_sent');
+    expect(await topicsOf('known@example.com')).toEqual({ newsletter: 'pending' });
 
     // Not suppressed: the owner of the address can still sign up, and is a new contact.
     expect((await signup('lapsed@example.com')).status).toBe('confirmation_sent');
