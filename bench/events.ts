@@ -1,7 +1,8 @@
 // npm run bench:events [-- --duration S] [--connections N] [--contacts N] [--rounds N] [--profile] [--client autocannon|wrk] [--only words]
 // The feedback endpoints under load from autocannon on loopback, beside a baseline measured in the
 // same run: a bare Fastify route returning 200 (bench/events-baseline.ts), each server in its own
-// process. Measures requests/s and latency of the click redirect (/c), the open pixel (/o), a
+// process. Measures requests/s and latency of the click redirect (/c), the same clicks answered
+// but not stored (a diagnostic: bench/events-unrecorded.ts), the open pixel (/o), a
 // signed Mailgun webhook (one event a request, as Mailgun posts) and a signed SendGrid webhook
 // carrying 100 events a request; then stops Chapar cleanly and counts the events it stored
 // against the responses autocannon received: none may be lost.
@@ -189,6 +190,9 @@ try {
   // --profile: a V8 CPU profile of the Chapar server, summarised at the end (bench/cpuprofile-summary.ts).
   const profileDir = process.argv.includes('--profile') ? mkdtempSync(join(tmpdir(), 'chapar-events-prof-')) : null;
   const chapar = await startServer([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'bin/chapar.js', 'serve'], env);
+  // A diagnostic: Chapar's click fast path with the hits thrown away (bench/events-unrecorded.ts).
+  const unrecorded = await startServer(['bin/run-ts.js', 'bench/events-unrecorded.ts'], env);
+  const pidOf = new Map([[baseline.url, baseline.child.pid!], [chapar.url, chapar.child.pid!], [unrecorded.url, unrecorded.child.pid!]]);
   const path = (u: string) => u.replace('http://127.0.0.1:1', '');
   // Readers come from many addresses (the per-IP limit of the public endpoints is 300 a minute); the
   // server believes X-Forwarded-For from loopback, as it would from a reverse proxy on the machine.
@@ -206,11 +210,14 @@ try {
       return { path: h.path, method: 'POST', body: h.body, headers: { ...h.headers, 'x-forwarded-for': ip(hookIp++ % DISTINCT) } };
     };
   };
+  const clickRequests = build((i) => ({ path: path(seeded.clicks[i % seeded.clicks.length]!), headers: { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15', 'x-forwarded-for': ip(i) } }));
   const scenarios: Scenario[] = [
     { label: 'baseline: bare Fastify GET → 200', url: baseline.url, requests: build((i) => ({ path: '/ok', headers: { 'x-forwarded-for': ip(i) } })) },
     // Chapar's own server with the lightest route: what its Fastify setup (logger, proxy trust, plugins) costs before any tracking.
     { label: 'chapar GET /health (200)', url: chapar.url, requests: build((i) => ({ path: '/health', headers: { 'x-forwarded-for': ip(i) } })) },
-    { label: 'click redirect /c (302)', url: chapar.url, requests: build((i) => ({ path: path(seeded.clicks[i % seeded.clicks.length]!), headers: { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15', 'x-forwarded-for': ip(i) } })), counts: { type: 'email_clicked', source: 'tracking', perRequest: 1 } },
+    { label: 'click redirect /c (302)', url: chapar.url, requests: clickRequests, counts: { type: 'email_clicked', source: 'tracking', perRequest: 1 } },
+    // The same requests to the diagnostic server: everything the click costs but its recording.
+    { label: 'click, not stored (diagnostic)', url: unrecorded.url, requests: clickRequests },
     { label: 'open pixel /o (200)', url: chapar.url, requests: build((i) => ({ path: path(seeded.pixels[i % seeded.pixels.length]!), headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Thunderbird/128.0', 'x-forwarded-for': ip(i) } })), counts: { type: 'email_opened', source: 'tracking', perRequest: 1 } },
     { label: 'Mailgun webhook, 1 event (200)', url: chapar.url, next: queue(hooks.mailgun), amount: MAILGUN_PER_ROUND, counts: { type: 'email_delivered', source: 'mailgun', perRequest: 1 } },
     { label: 'SendGrid webhook, 100 events (200)', url: chapar.url, next: queue(hooks.sendgrid), amount: SENDGRID_PER_ROUND, counts: { type: 'email_delivered', source: 'sendgrid', perRequest: 100 } },
@@ -236,7 +243,7 @@ try {
   // Rounds take turns, so drifting load on this shared machine slows every variant alike.
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of scenarios) {
-      const pid = s.url === baseline.url ? baseline.child.pid! : chapar.child.pid!;
+      const pid = pidOf.get(s.url)!;
       const before = threadCpuMs(pid);
       const steal = stealMeter();
       const r = await load(s, DURATION, s.amount);
@@ -248,6 +255,7 @@ try {
     }
   }
   await stopServer(chapar.child);
+  await stopServer(unrecorded.child);
   await stopServer(baseline.child);
 
   // Each round's runs follow one another within a minute, so a scenario is compared with the
