@@ -93,6 +93,8 @@ class RangeSet {
   }
 
   has(ip: string): boolean {
+    // No ranges (the scanners' list by default): nothing to parse.
+    if (this.v4.length === 0 && !this.hasV6) return false;
     const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
     const n = ipv4ToInt(plain);
     if (n !== null) {

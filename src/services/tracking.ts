@@ -17,11 +17,13 @@ export type WriteHits = (batch: TrackingHitBatch) => Promise<void>;
  * or pixel) and hits are written in groups: one transaction per flush instead of one per request
  * is what lets the click endpoint keep up with a campaign's first minutes (bench:events). A hit
  * waits at most `flushMs` in memory; `close()` writes what is left, so a clean stop loses none.
- * Groups of a tenth of a second: events land at random places in the contact index, and the
- * larger the group, the more of them share a page written once (on SQLite a hit cost ~37 µs of
- * the writer's time in groups of 400 and ~28 µs in groups of 1,600). Groups of a second cut the
- * writer's share further (14 → 12–13 µs a click in bench:events) but its longer bursts of work
- * raised the click's p99 from ~5 ms to 16–37 ms on two cores, so a tenth of a second it stays.
+ * Groups of a quarter of a second (at most 5,000 hits): events land at random places in the
+ * contact index, and the larger the group, the more of them share an index page written once at
+ * the commit, which is most of a hit's cost. In bench:events' click run the writer thread took
+ * 12–14 µs a click in groups of a tenth of a second (2,000), 9–11 µs in groups of a quarter, and
+ * 10–13 µs in groups of a second, whose longer bursts of work also raised the click's p99 from
+ * 5–10 ms to 16–37 ms on two cores. The writer's time matters twice: it also slows the thread
+ * that answers readers, which shares the machine's cores, memory and caches with it.
  *
  * If the writer falls behind by more than `maxWaiting` hits (a database stalled for minutes under
  * a campaign's clicks), new hits are dropped and counted rather than held without bound: readers
@@ -45,8 +47,8 @@ export class TrackingRecorder {
     const detector = opts.detector ?? new MachineDetector();
     const sent = new SentTimes();
     this.writeHits = opts.write ?? ((batch) => writeTrackingHits(ctx.db, detector, readTrackingHits(batch), sent));
-    this.flushMs = opts.flushMs ?? 100;
-    this.maxBatch = opts.maxBatch ?? 2000;
+    this.flushMs = opts.flushMs ?? 250;
+    this.maxBatch = opts.maxBatch ?? 5000;
     this.maxWaiting = opts.maxWaiting ?? 200_000;
   }
 
