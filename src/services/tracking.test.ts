@@ -34,7 +34,7 @@ describe('TrackingRecorder', () => {
         await held;
       },
     });
-    return { rec, batches, warnings, hold, release: () => release(), clock: ctx.clock as ManualClock };
+    return { rec, batches, warnings, hold, release: () => release() };
   }
 
   it('writes a group when it is full, and what is left on flush, in order', async () => {
