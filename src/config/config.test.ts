@@ -25,6 +25,14 @@ describe('loadConfig', () => {
   });
 });
 
+describe('CHAPAR_UNMATCHED_FEEDBACK_DAYS', () => {
+  it('keeps unmatched feedback 90 days unless told otherwise, and refuses a nonsense period by name', () => {
+    expect(loadConfig({}).unmatchedFeedbackMs).toBe(90 * 24 * 3600_000);
+    expect(loadConfig({ CHAPAR_UNMATCHED_FEEDBACK_DAYS: '7' }).unmatchedFeedbackMs).toBe(7 * 24 * 3600_000);
+    for (const bad of ['0', 'forever', '-3', '4000']) expect(() => loadConfig({ CHAPAR_UNMATCHED_FEEDBACK_DAYS: bad })).toThrow(/CHAPAR_UNMATCHED_FEEDBACK_DAYS must be/);
+  });
+});
+
 describe('loadMasterSecret', () => {
   it('generates a 0600 secret file once and reads it back afterwards', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chapar-secret-'));

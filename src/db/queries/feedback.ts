@@ -28,6 +28,17 @@ export async function selectUnmatchedFeedback(db: Db, f: { source?: string; befo
   return (await q.execute()).map((r) => ({ ...r, detail: fromJsonColumn(r.detail) }));
 }
 
+/** Deletes unmatched feedback received before `before`, at most `limit` rows (oldest first). Returns how many went. */
+export async function deleteUnmatchedFeedbackBefore(db: Db, before: number, limit: number): Promise<number> {
+  // By id through the received_at index, in bounded bites: one statement never holds the write
+  // lock for long, whatever a misconfigured mail loop left behind.
+  const r = await db.k
+    .deleteFrom('unmatchedFeedback')
+    .where('id', 'in', (eb) => eb.selectFrom('unmatchedFeedback').select('id').where('receivedAt', '<', before).orderBy('receivedAt').limit(limit))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 /** The times of the soft bounces that still count for an address (empty when none). */
 export async function selectSoftBounceTimes(db: Db, emailHash: string): Promise<number[]> {
   const r = await db.k.selectFrom('softBounces').select('times').where('emailHash', '=', emailHash).executeTakeFirst();
