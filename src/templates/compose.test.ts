@@ -112,6 +112,32 @@ describe('composeMessage', () => {
     ).rejects.toThrow(/line break/);
   });
 
+  it('escapes a value once in the HTML, also where the template asks for | escape out of habit', async () => {
+    const { liquid, variant, urls } = await prepare();
+    const html = liquid.parse('<p>{{ contact.first_name }}|{{ contact.first_name | escape }}|{{ contact.first_name | escape_once }}|{{ "R&D <x>" | escape }}|{{ "a &amp; b" | escape }}</p>');
+    const m = await composeMessage({ liquid, urls }, store, {
+      template: settings,
+      variant: { ...variant, html },
+      recipient: { contactId: 9, email: 'tom@example.com', contact: { first_name: `Tom & "Jerry's" <b>` }, format: { locale: 'en', currency: 'USD', timezone: 'UTC' } },
+      context: {},
+      messageRef: 'm0abcdef12345671',
+      streamId: 's',
+    });
+    const once = 'Tom &amp; &quot;Jerry&#39;s&quot; &lt;b&gt;';
+    expect(m.html).toBe(`<p>${once}|${once}|${once}|R&amp;D &lt;x&gt;|a &amp; b</p>`);
+    expect(m.text).toBe(`Tom & "Jerry's" <b>|Tom & "Jerry's" <b>|Tom & "Jerry's" <b>|R&D <x>|a & b`);
+    // In a plain-text render (the subject), escape is what it says.
+    const subject = await composeMessage({ liquid, urls }, store, {
+      template: settings,
+      variant: { ...variant, subject: liquid.parse('{{ contact.first_name | escape }}') },
+      recipient: { contactId: 9, email: 'tom@example.com', contact: { first_name: 'Tom & Jerry' }, format: { locale: 'en', currency: 'USD', timezone: 'UTC' } },
+      context: {},
+      messageRef: 'm0abcdef12345672',
+      streamId: 's',
+    });
+    expect(subject.subject).toBe('Tom &amp; Jerry');
+  });
+
   it('omits unsubscribe headers, pixel and click tracking when the template says so', async () => {
     const { liquid, variant, urls } = await prepare('rtl', 'fa');
     const m = await composeMessage({ liquid, urls }, store, {

@@ -83,6 +83,18 @@ export function createLiquid(limits: RenderLimits = DEFAULT_LIMITS, partials: Re
     const n = Number(value);
     return Number.isFinite(n) ? new Intl.NumberFormat(reader(this).locale, { maximumFractionDigits: digits ?? 2 }).format(n) : '';
   });
+  // In the HTML part every value is escaped before the render (compose.ts), so the standard
+  // `escape` (a habit from Shopify, whose outputs are not escaped) would escape it twice and the
+  // reader would see "&amp;". Both filters here escape what is not escaped yet, as escape_once
+  // does, knowing the entities Chapar's own escaping writes (&quot;, which liquidjs's escape_once
+  // would escape again). A literal such as {{ "a & b" | escape }} is escaped as before.
+  for (const name of ['escape', 'escape_once']) {
+    liquid.registerFilter(name, function (this: FilterImpl, value: unknown) {
+      const s = stringify(value);
+      this.context.memoryLimit.use(s.length);
+      return s.replace(/&(?:amp|lt|gt|quot|#34|#39);/g, (e) => UNESCAPES[e]!).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+    });
+  }
   // Added to every link at compile time (see compile.ts), so link tracking happens inside the one
   // render pass instead of a second scan of each message's HTML.
   liquid.registerFilter('track_link', function (this: FilterImpl, value: unknown) {
@@ -92,6 +104,9 @@ export function createLiquid(limits: RenderLimits = DEFAULT_LIMITS, partials: Re
   });
   return liquid;
 }
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const UNESCAPES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#34;': '"', '&#39;': "'" };
 
 /** Receives each piece of a render's output as Liquid writes it (the text part is built this way). */
 export interface RenderListener {
