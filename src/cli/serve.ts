@@ -32,9 +32,9 @@ export function registerServe(program: Command, io: CliIo): void {
       // Signups never confirmed are removed a month after their last confirmation email (checked hourly).
       const { startLapsedSignupRemoval } = await import('../workers/lapsed-signups.ts');
       const lapsedSignups = startLapsedSignupRemoval(app.ctx);
-      // Feedback that matched no message is kept CHAPAR_UNMATCHED_FEEDBACK_DAYS (checked hourly).
-      const { startFeedbackRetention } = await import('../workers/feedback-retention.ts');
-      const feedbackRetention = startFeedbackRetention(app.ctx, config.unmatchedFeedbackMs);
+      // Unmatched feedback and captured copies are kept only for a while (checked hourly).
+      const { startRetention } = await import('../workers/retention.ts');
+      const retention = startRetention(app.ctx, config.retention);
       // Segments refreshed every 15 minutes and RFM scored daily (services/segment-schedule.ts).
       const { startSegmentSchedule } = await import('../services/segment-schedule.ts');
       const segmentSchedule = startSegmentSchedule(app.ctx);
@@ -60,7 +60,7 @@ export function registerServe(program: Command, io: CliIo): void {
       await bounces?.close();
       await abandonedCheckouts.stop();
       await lapsedSignups.stop();
-      await feedbackRetention.stop();
+      await retention.stop();
       await segmentSchedule.stop();
       await delivery.stop();
       await app.close();

@@ -25,11 +25,15 @@ describe('loadConfig', () => {
   });
 });
 
-describe('CHAPAR_UNMATCHED_FEEDBACK_DAYS', () => {
-  it('keeps unmatched feedback 90 days unless told otherwise, and refuses a nonsense period by name', () => {
-    expect(loadConfig({}).unmatchedFeedbackMs).toBe(90 * 24 * 3600_000);
-    expect(loadConfig({ CHAPAR_UNMATCHED_FEEDBACK_DAYS: '7' }).unmatchedFeedbackMs).toBe(7 * 24 * 3600_000);
-    for (const bad of ['0', 'forever', '-3', '4000']) expect(() => loadConfig({ CHAPAR_UNMATCHED_FEEDBACK_DAYS: bad })).toThrow(/CHAPAR_UNMATCHED_FEEDBACK_DAYS must be/);
+describe('retention', () => {
+  const DAY = 24 * 3600_000;
+  it('keeps unmatched feedback 90 days and captured messages 30 days (10,000 at most) unless told otherwise', () => {
+    expect(loadConfig({}).retention).toEqual({ unmatchedFeedbackMs: 90 * DAY, capturedMs: 30 * DAY, capturedMax: 10_000 });
+    expect(loadConfig({ CHAPAR_UNMATCHED_FEEDBACK_DAYS: '7', CHAPAR_CAPTURE_KEEP_DAYS: '2', CHAPAR_CAPTURE_KEEP: '500' }).retention).toEqual({ unmatchedFeedbackMs: 7 * DAY, capturedMs: 2 * DAY, capturedMax: 500 });
+  });
+
+  it.each(['CHAPAR_UNMATCHED_FEEDBACK_DAYS', 'CHAPAR_CAPTURE_KEEP_DAYS', 'CHAPAR_CAPTURE_KEEP'])('refuses a nonsense %s by name', (name) => {
+    for (const bad of ['0', 'forever', '-3', '99999999']) expect(() => loadConfig({ [name]: bad })).toThrow(new RegExp(`${name} must be`));
   });
 });
 

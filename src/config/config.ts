@@ -43,10 +43,11 @@ export interface Config {
   /** Soft bounces within the window (no delivery between) that suppress an address. */
   softBounces: { limit: number; windowMs: number };
   /**
-   * How long feedback that matched no message is kept for inspection (it quotes addresses and
-   * headers of mail Chapar cannot tie to a contact, so it is not kept for ever).
+   * How long copies kept for inspection stay: feedback that matched no message (it quotes
+   * addresses and headers of mail Chapar cannot tie to a contact), and the capture transport's
+   * messages (by age and by number).
    */
-  unmatchedFeedbackMs: number;
+  retention: { unmatchedFeedbackMs: number; capturedMs: number; capturedMax: number };
   /**
    * The built-in bounce receiver (SMTP for the VERP bounce domain). `serve` starts it only when
    * CHAPAR_BOUNCE_PORT is set; `chapar bounces` runs it alone (port 2525 unless set).
@@ -100,7 +101,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Config 
       limit: intVar(env, 'CHAPAR_SOFT_BOUNCE_LIMIT', 3, 1, 100, problems),
       windowMs: intVar(env, 'CHAPAR_SOFT_BOUNCE_DAYS', 14, 1, 365, problems) * 24 * 3600_000,
     },
-    unmatchedFeedbackMs: intVar(env, 'CHAPAR_UNMATCHED_FEEDBACK_DAYS', 90, 1, 3650, problems) * 24 * 3600_000,
+    retention: {
+      unmatchedFeedbackMs: intVar(env, 'CHAPAR_UNMATCHED_FEEDBACK_DAYS', 90, 1, 3650, problems) * 24 * 3600_000,
+      capturedMs: intVar(env, 'CHAPAR_CAPTURE_KEEP_DAYS', 30, 1, 3650, problems) * 24 * 3600_000,
+      capturedMax: intVar(env, 'CHAPAR_CAPTURE_KEEP', 10_000, 1, 10_000_000, problems),
+    },
     bounceReceiver: bounceReceiverVars(env, problems),
   };
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) problems.push('CHAPAR_REDIS_URL must start with redis:// or rediss://');
