@@ -58,8 +58,8 @@ export async function removeLapsedSignups(ctx: ServiceContext): Promise<{ contac
  * may confirm it. Each such topic goes back to where it stood before the request (unsubscribed,
  * or no status at all), with a `lapse` entry in the consent log. Only a signup form's requests
  * lapse; a pending status set through the API or an import is left to whoever set it. A segment
- * on a topic whose status was removed sees the contact leave at its next full refresh (an
- * incremental one watches changed rows, and this row is gone).
+ * on a topic whose status was removed sees the contact leave at its next full refresh, within a
+ * day (services/segment-schedule.ts): an incremental one watches changed rows, and this row is gone.
  */
 async function lapsePendingTopics(ctx: ServiceContext, before: number): Promise<number> {
   let lapsed = 0;
