@@ -104,7 +104,9 @@ export async function buildHttpServer(ctx: ServiceContext, opts: HttpOptions): P
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  // Probed every few seconds by load balancers and monitors: a request log line each would bury
+  // the log (and cost more than the answer); its warnings and errors are still logged.
+  app.get('/health', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ ok: true }));
   const deps: RouteDeps = { ctx, bulkBodyLimitBytes: opts.bulkBodyLimitBytes, transportFactory: opts.transportFactory, txRate: opts.txRate, tracking: opts.tracking, linkLimiter };
   await app.register(publicLinkRoutes, deps);
   await app.register(signupRoutes, deps);

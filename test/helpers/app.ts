@@ -22,8 +22,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A whole Chapar (services and HTTP) on a fresh test database, with a manual clock; `options` swaps in fakes (e.g. `httpsGet`). */
-export async function createTestApp(dialect: DialectName, env: Record<string, string> = {}, options: Pick<AppOptions, 'httpsGet'> = {}): Promise<TestApp> {
+/** A whole Chapar (services and HTTP) on a fresh test database, with a manual clock; `options` swaps in fakes (e.g. `httpsGet`, a `logger` to read). */
+export async function createTestApp(dialect: DialectName, env: Record<string, string> = {}, options: Pick<AppOptions, 'httpsGet' | 'logger'> = {}): Promise<TestApp> {
   const db = await openTestDatabase(dialect);
   const clock = new ManualClock('2026-11-27T10:00:00Z');
   const fullEnv = { CHAPAR_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...env };
