@@ -5,6 +5,7 @@ import { deleteOptinMessages } from '../db/queries/messages.ts';
 import { deleteSignupContact, selectLapsedSignupContacts } from '../db/queries/signup-contacts.ts';
 import { deleteSubscription, selectLapsedPendingTopics, selectSubscriptions, upsertSubscriptions, type LapsedPendingTopic } from '../db/queries/subscriptions.ts';
 import { deleteOptinRequestsBefore } from '../db/queries/optin-requests.ts';
+import { selectTopics } from '../db/queries/topics.ts';
 import type { ServiceContext } from './context.ts';
 import { storedAddressHash } from './suppressions.ts';
 
@@ -63,19 +64,21 @@ export async function removeLapsedSignups(ctx: ServiceContext): Promise<{ contac
  */
 async function lapsePendingTopics(ctx: ServiceContext, before: number): Promise<number> {
   let lapsed = 0;
-  for (;;) {
-    const found = await selectLapsedPendingTopics(ctx.db, { before, limit: BATCH });
-    let done = 0;
-    for (const topic of found) if (await inTransaction(ctx.db, (tx) => lapseOne(ctx, tx, before, topic))) done++;
-    lapsed += done;
-    if (found.length < BATCH || done === 0) break;
+  for (const { id: topicId } of await selectTopics(ctx.db)) {
+    for (;;) {
+      const found = await selectLapsedPendingTopics(ctx.db, { topicId, before, limit: BATCH });
+      let done = 0;
+      for (const topic of found) if (await inTransaction(ctx.db, (tx) => lapseOne(ctx, tx, before, topic))) done++;
+      lapsed += done;
+      if (found.length < BATCH || done === 0) break;
+    }
   }
   return lapsed;
 }
 
 async function lapseOne(ctx: ServiceContext, tx: Db, before: number, p: LapsedPendingTopic): Promise<boolean> {
   // Confirmed, asked again or changed since the read.
-  const [topic] = await selectLapsedPendingTopics(tx, { before, limit: 1, only: { contactId: p.contactId, topicId: p.topicId } });
+  const [topic] = await selectLapsedPendingTopics(tx, { topicId: p.topicId, before, limit: 1, onlyContact: p.contactId });
   if (!topic) return false;
   const now = ctx.clock.now();
   if (topic.before === 'unsubscribed') await upsertSubscriptions(tx, [{ contactId: topic.contactId, topicId: topic.topicId, status: 'unsubscribed' }], now);

@@ -55,17 +55,19 @@ export interface LapsedPendingTopic {
  * Subscriptions pending since before `before` whose latest consent entry is a signup form's
  * request (source `form`), and whose contact was sent no confirmation email since `before` (asking
  * again sends a new link, whose month starts then). Pending set by the API or an import is the
- * caller's to settle. `only` re-checks one (inside the transaction that lapses it).
+ * caller's to settle. One topic at a time: its (topic, status) index finds the pending rows, where
+ * a search over all topics read every subscription. `onlyContact` re-checks one (inside the
+ * transaction that lapses it).
  */
-export async function selectLapsedPendingTopics(db: Db, p: { before: number; limit: number; only?: { contactId: number; topicId: number } }): Promise<LapsedPendingTopic[]> {
+export async function selectLapsedPendingTopics(db: Db, p: { topicId: number; before: number; limit: number; onlyContact?: number }): Promise<LapsedPendingTopic[]> {
   const r = await sql<{ contactId: number; topicId: number; topicKey: string; email: string | null; earlier: string | null }>`
     SELECT s.contact_id AS "contactId", s.topic_id AS "topicId", t.key AS "topicKey", c.email AS "email",
       (SELECT l.status FROM consent_log l WHERE l.contact_id = s.contact_id AND l.topic_id = s.topic_id AND l.status <> 'pending' ORDER BY l.id DESC LIMIT 1) AS "earlier"
     FROM subscriptions s JOIN topics t ON t.id = s.topic_id JOIN contacts c ON c.id = s.contact_id
-    WHERE s.status = 'pending' AND s.updated_at < ${p.before}${p.only ? sql` AND s.contact_id = ${p.only.contactId} AND s.topic_id = ${p.only.topicId}` : sql``}
+    WHERE s.topic_id = ${p.topicId} AND s.status = 'pending' AND s.updated_at < ${p.before}${p.onlyContact === undefined ? sql`` : sql` AND s.contact_id = ${p.onlyContact}`}
       AND (SELECT l.source FROM consent_log l WHERE l.contact_id = s.contact_id AND l.topic_id = s.topic_id ORDER BY l.id DESC LIMIT 1) = 'form'
       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.contact_id = s.contact_id AND m.stream_id = 'optin' AND m.created_at >= ${p.before})
-    ORDER BY s.contact_id, s.topic_id
+    ORDER BY s.contact_id
     LIMIT ${p.limit}`.execute(db.k);
   return r.rows.map((x) => ({ contactId: Number(x.contactId), topicId: Number(x.topicId), topicKey: x.topicKey, email: x.email, before: x.earlier === 'unsubscribed' ? 'unsubscribed' : null }));
 }
