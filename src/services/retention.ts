@@ -1,4 +1,4 @@
-import { deleteCapturedMessagesBefore, deleteCapturedMessagesBeyond } from '../db/queries/captured-messages.ts';
+import { deleteOldCapturedMessages, selectCapturedIdAtRank } from '../db/queries/captured-messages.ts';
 import { deleteUnmatchedFeedbackBefore } from '../db/queries/feedback.ts';
 import type { ServiceContext } from './context.ts';
 
@@ -38,9 +38,12 @@ export async function forgetOldUnmatchedFeedback(ctx: ServiceContext, keepMs: nu
 export async function trimCapturedMessages(ctx: ServiceContext, keepMs: number, max: number): Promise<number> {
   // By number first (through the primary key), so the search by age, which has no index of its
   // own, reads at most `max` rows past the old ones.
+  // The newest kept one is found once; everything older goes in batches.
+  const keptFrom = await selectCapturedIdAtRank(ctx.db, max);
+  const madeBefore = ctx.clock.now() - keepMs;
   const deleted =
-    (await inBatches((limit) => deleteCapturedMessagesBeyond(ctx.db, max, limit))) +
-    (await inBatches((limit) => deleteCapturedMessagesBefore(ctx.db, ctx.clock.now() - keepMs, limit)));
+    (keptFrom === null ? 0 : await inBatches((limit) => deleteOldCapturedMessages(ctx.db, { idBelow: keptFrom }, limit))) +
+    (await inBatches((limit) => deleteOldCapturedMessages(ctx.db, { madeBefore }, limit)));
   if (deleted > 0) ctx.logger.info({ deleted }, 'old captured messages deleted');
   return deleted;
 }

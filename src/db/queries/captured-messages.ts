@@ -10,22 +10,19 @@ export async function insertCapturedMessage(db: Db, m: Omit<CapturedMessage, 'id
   return (await db.k.insertInto('capturedMessages').values(m).returning('id').executeTakeFirstOrThrow()).id;
 }
 
-/** Deletes up to `limit` captured messages made before `before`, oldest first. Returns how many went. */
-export async function deleteCapturedMessagesBefore(db: Db, before: number, limit: number): Promise<number> {
-  const r = await db.k
-    .deleteFrom('capturedMessages')
-    .where('id', 'in', (eb) => eb.selectFrom('capturedMessages').select('id').where('createdAt', '<', before).orderBy('id').limit(limit))
-    .executeTakeFirst();
-  return Number(r.numDeletedRows);
+/** The id of the `rank`-th newest captured message (1 = the newest), or null when there are fewer. */
+export async function selectCapturedIdAtRank(db: Db, rank: number): Promise<number | null> {
+  return (await db.k.selectFrom('capturedMessages').select('id').orderBy('id', 'desc').offset(rank - 1).limit(1).executeTakeFirst())?.id ?? null;
 }
 
-/** Deletes up to `limit` of the captured messages older than the newest `keep` (by id), oldest first. */
-export async function deleteCapturedMessagesBeyond(db: Db, keep: number, limit: number): Promise<number> {
-  const newest = await db.k.selectFrom('capturedMessages').select('id').orderBy('id', 'desc').offset(keep - 1).limit(1).executeTakeFirst();
-  if (!newest) return 0;
+/** Deletes up to `limit` captured messages, oldest first, made before `madeBefore` or with an id below `idBelow`. Returns how many went. */
+export async function deleteOldCapturedMessages(db: Db, f: { madeBefore: number } | { idBelow: number }, limit: number): Promise<number> {
   const r = await db.k
     .deleteFrom('capturedMessages')
-    .where('id', 'in', (eb) => eb.selectFrom('capturedMessages').select('id').where('id', '<', newest.id).orderBy('id').limit(limit))
+    .where('id', 'in', (eb) => {
+      const q = eb.selectFrom('capturedMessages').select('id').orderBy('id').limit(limit);
+      return 'madeBefore' in f ? q.where('createdAt', '<', f.madeBefore) : q.where('id', '<', f.idBelow);
+    })
     .executeTakeFirst();
   return Number(r.numDeletedRows);
 }
